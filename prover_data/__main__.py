@@ -1,0 +1,3 @@
+from prover_data.cli import main
+
+main(prog_name="prover-data")

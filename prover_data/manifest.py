@@ -1,0 +1,472 @@
+"""An iteration's datasets, declared in TOML and read into frozen dataclasses.
+
+A manifest (``manifests/NAME.toml``) says which inputs make an iteration's data and
+how: trajectory files in order, base tactic pairs, theorem index and held-out lists,
+filters, the train/val split, the contrastive sampler, the embedding store, eval sets
+and the trainers' hyper-parameters. Everything downstream reads this one object.
+
+Reading is strict because a silently ignored typo (``val_fracton = 0.2``) costs a
+training run: every key must be a field below, every value must have the field's
+type, and every named file must exist. Problems name the manifest file and the
+dotted key. All problems are collected and reported together.
+
+Paths in ``[sources]`` are relative to the *data root*, chosen in this order:
+``--data-root``, ``$PROVER_DATA_ROOT``, the manifest's ``data_root`` (relative to the
+manifest file), the manifest's own directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob as globlib
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, get_args, get_origin
+
+from prover_data.errors import InputError, Problem
+from prover_data.identity import file_digest
+
+MANIFEST_DIR_ENV = "PROVER_DATA_MANIFESTS"
+DATA_ROOT_ENV = "PROVER_DATA_ROOT"
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class BasePairs:
+    """Base (state, tactic) pairs, e.g. Mathlib tactics traced by LeanDojo."""
+
+    path: str
+    format: Literal["leandojo"] = "leandojo"
+    subsample: int | None = None  # pairs kept in sft_train; None keeps all
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class Sources:
+    trajectories: tuple[str, ...]  # in order; globs expand sorted, in place
+    base_pairs: BasePairs | None = None
+    theorem_index: str | None = None
+    held_out: dict[str, str] = field(default_factory=dict)  # list name -> theorem-list JSON
+    search_config: str | None = None  # the search config the trajectories came from
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+@dataclass(frozen=True)
+class Filters:
+    # "parent": (parent's state, tactic) -- the state the tactic was applied to.
+    # "burnqed_compat": the row's own (state, tactic), as BurnQED's train_llm.py pairs them.
+    pairing: Literal["parent", "burnqed_compat"] = "parent"
+    drop_empty: bool = True
+    drop_sorry: bool = True
+    dedup: bool = True  # (state, tactic) pairs, first occurrence in manifest order wins
+
+
+@dataclass(frozen=True)
+class Split:
+    unit: Literal["theorem"] = "theorem"
+    val_fraction: float = 0.1
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class Contrastive:
+    k_negatives: int = 7
+    hard_ratio: float = 0.3  # sibling negatives
+    medium_ratio: float = 0.4  # same-theorem non-sibling negatives
+    easy_ratio: float = 0.3  # any negative, preferably of another theorem
+    seed: int = 42
+    rounds: int = 1  # sampling passes over the eligible theorems
+    # "file": siblings share (file, theorem, parent_state_id) -- state ids are per search.
+    # "theorem": BurnQED's rule, (theorem, parent_state_id) across all files.
+    sibling_scope: Literal["file", "theorem"] = "file"
+    # "non_empty" drops positives whose state is empty (a completed proof); "all" keeps them.
+    positive_states: Literal["non_empty", "all"] = "non_empty"
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    store: str  # store directory, relative to the data root
+    encoder: str  # model id or local path
+    dtype: Literal["float16", "bfloat16", "float32"]
+    revision: str | None = None
+    pooling: Literal["mean"] = "mean"
+    max_length: int = 2048
+    dim: int | None = None
+    tag: str | None = None  # store version tag the trainers pin, e.g. "iter_4_fp16"
+    batch_size: int = 8
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    name: str
+    size: int
+    seed: int = 42
+    pool: str = "theorem_index"  # "theorem_index" or a held_out list name
+    exclude_held_out: tuple[str, ...] = ()  # held_out list names to exclude
+
+
+@dataclass(frozen=True)
+class Eval:
+    sets: tuple[EvalSet, ...] = ()
+    audit: tuple[str, ...] = ()  # held_out lists that must never meet training data
+
+
+@dataclass(frozen=True)
+class Certificates:
+    val_fraction: float = 0.1
+    seed: int = 42
+    stratify_by: Literal["first_tactic", "source"] = "first_tactic"
+    include_base_pairs: bool = True
+
+
+# --------------------------------------------------------------------------- trainers
+
+
+@dataclass(frozen=True)
+class SFTTrainer:
+    base_model: str = "deepseek-ai/DeepSeek-Prover-V2-7B"
+    lora_r: int = 32
+    lora_alpha: int = 64
+    lora_dropout: float = 0.05
+    lora_bias: Literal["none", "all", "lora_only"] = "none"
+    target_modules: tuple[str, ...] = (
+        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
+    )
+    learning_rate: float = 3e-5
+    lr_schedule: Literal["cosine", "linear", "constant"] = "cosine"
+    warmup_steps: int = 0
+    max_steps: int = 12000
+    batch_size: int = 4
+    grad_accum: int = 5
+    max_seq_len: int = 2048
+    eval_every: int = 100
+    eval_examples: int = 500
+    save_every: int = 1000
+    log_every: int = 10
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class EBMTrainer:
+    hidden_dims: tuple[int, ...] = (2048, 1024, 512)
+    dropout: float = 0.1
+    spectral_norm: bool = False
+    init_log_temperature: float = -2.3
+    batch_size: int = 256
+    learning_rate: float = 3e-5
+    weight_decay: float = 0.01
+    warmup_steps: int = 0
+    steps: int = 20000
+    log_every: int = 2000
+    eval_every: int = 2000
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class CharGPTTrainer:
+    vocab_size: int = 256
+    context_length: int = 512
+    d_model: int = 320
+    n_layers: int = 8
+    n_heads: int = 10
+    d_mlp: int = 1280
+    dropout: float = 0.1
+    activation: Literal["gelu", "silu"] = "gelu"
+    positional: Literal["rope", "learned"] = "rope"
+    peak_lr: float = 3e-4
+    final_lr: float = 3e-5
+    warmup_steps: int = 1000
+    epochs: int = 60
+    tokens_per_batch: int = 65536
+    micro_batch_size: int = 32
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.95
+    grad_clip: float = 1.0
+    label_smoothing: float = 0.0
+    patience: int = 5
+    keep_best: int = 3
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class Train:
+    sft: SFTTrainer = field(default_factory=SFTTrainer)
+    ebm: EBMTrainer = field(default_factory=EBMTrainer)
+    chargpt: CharGPTTrainer = field(default_factory=CharGPTTrainer)
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    sources: Sources
+    description: str = ""
+    data_root: str | None = None  # as written in the file; see ``root``
+    filters: Filters = field(default_factory=Filters)
+    split: Split = field(default_factory=Split)
+    contrastive: Contrastive = field(default_factory=Contrastive)
+    embeddings: Embeddings | None = None
+    eval: Eval = field(default_factory=Eval)
+    certificates: Certificates = field(default_factory=Certificates)
+    train: Train = field(default_factory=Train)
+    # Set by ``load_manifest``, not by the TOML file.
+    path: Path = field(default=Path("."), metadata={"internal": True})
+    root: Path = field(default=Path("."), metadata={"internal": True})
+
+    # -- resolved inputs -------------------------------------------------------
+    def resolve(self, relative: str) -> Path:
+        """A ``[sources]`` path as an absolute path under the data root."""
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else (self.root / p)
+
+    def trajectory_paths(self) -> list[Path]:
+        """Trajectory files in manifest order (each glob expanded sorted, in place)."""
+        out: list[Path] = []
+        for pattern in self.sources.trajectories:
+            out.extend(_expand(self.resolve(pattern)))
+        return out
+
+    def held_out_paths(self) -> dict[str, Path]:
+        return {name: self.resolve(p) for name, p in self.sources.held_out.items()}
+
+    def digest(self) -> str:
+        """Content hash of the manifest file itself."""
+        return file_digest(self.path)
+
+
+def _expand(path: Path) -> list[Path]:
+    text = str(path)
+    if globlib.has_magic(text):
+        return [Path(p) for p in sorted(globlib.glob(text))]
+    return [path]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def find_manifest(name_or_path: str | Path) -> Path:
+    """A manifest file from a path, or from a name looked up in ``manifests/``."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" or candidate.exists():
+        if candidate.is_file():
+            return candidate.resolve()
+        raise InputError.one(str(candidate), "manifest file not found")
+    dirs = [Path(d) for d in os.environ.get(MANIFEST_DIR_ENV, "").split(os.pathsep) if d]
+    dirs.append(Path.cwd() / "manifests")
+    for d in dirs:
+        p = d / f"{name_or_path}.toml"
+        if p.is_file():
+            return p.resolve()
+    looked = ", ".join(str(d) for d in dirs)
+    raise InputError.one(
+        str(name_or_path), f"no manifest named '{name_or_path}' (looked for {name_or_path}.toml in {looked})"
+    )
+
+
+def load_manifest(
+    name_or_path: str | Path, data_root: str | Path | None = None, *, check_files: bool = True
+) -> Manifest:
+    """Read, type-check and resolve a manifest; raise ``InputError`` listing every problem."""
+    path = find_manifest(name_or_path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:
+        raise InputError.one(str(path), f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InputError.one(str(path), f"not valid TOML: {e}") from None
+
+    problems: list[Problem] = []
+    values = _build(Manifest, raw, "", str(path), problems)
+    if problems:
+        raise InputError(problems)
+
+    root = _data_root(path, values.get("data_root"), data_root)
+    manifest = Manifest(**values, path=path, root=root)
+    problems.extend(_check_values(manifest))
+    if check_files and not problems:
+        problems.extend(_check_files(manifest))
+    if problems:
+        raise InputError(problems)
+    return manifest
+
+
+def _data_root(manifest_path: Path, declared: str | None, override: str | Path | None) -> Path:
+    if override is not None:
+        return Path(override).expanduser().resolve()
+    if os.environ.get(DATA_ROOT_ENV):
+        return Path(os.environ[DATA_ROOT_ENV]).expanduser().resolve()
+    if declared is not None:
+        return (manifest_path.parent / declared).resolve()
+    return manifest_path.parent
+
+
+def _check_values(m: Manifest) -> list[Problem]:
+    f = str(m.path)
+    out: list[Problem] = []
+
+    def bad(key: str, message: str) -> None:
+        out.append(Problem(f, message, key=key))
+
+    if not m.name or not m.name.replace("_", "").replace("-", "").isalnum():
+        bad("name", f"expected letters, digits, '_' or '-', got {m.name!r}")
+    if not m.sources.trajectories:
+        bad("sources.trajectories", "expected at least one trajectory file")
+    if not 0.0 < m.split.val_fraction < 1.0:
+        bad("split.val_fraction", f"expected a number strictly between 0 and 1, got {m.split.val_fraction}")
+    c = m.contrastive
+    if c.k_negatives < 1:
+        bad("contrastive.k_negatives", f"expected at least 1, got {c.k_negatives}")
+    if c.rounds < 1:
+        bad("contrastive.rounds", f"expected at least 1, got {c.rounds}")
+    ratios = (c.hard_ratio, c.medium_ratio, c.easy_ratio)
+    if any(r < 0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6:
+        bad("contrastive", f"hard_ratio + medium_ratio + easy_ratio must be non-negative and sum to 1, got {ratios}")
+    bp = m.sources.base_pairs
+    if bp is not None and bp.subsample is not None and bp.subsample < 0:
+        bad("sources.base_pairs.subsample", f"expected a non-negative count, got {bp.subsample}")
+    for key, names in (("eval.audit", m.eval.audit),):
+        for n in names:
+            if n not in m.sources.held_out:
+                bad(key, f"'{n}' is not a list in [sources.held_out] (have: {', '.join(m.sources.held_out) or 'none'})")
+    seen: set[str] = set()
+    for i, s in enumerate(m.eval.sets):
+        key = f"eval.sets[{i}]"
+        if s.name in seen:
+            bad(f"{key}.name", f"eval set '{s.name}' is declared twice")
+        seen.add(s.name)
+        if s.size < 1:
+            bad(f"{key}.size", f"expected at least 1, got {s.size}")
+        for n in s.exclude_held_out:
+            if n not in m.sources.held_out:
+                bad(f"{key}.exclude_held_out", f"'{n}' is not a list in [sources.held_out]")
+        if s.pool != "theorem_index" and s.pool not in m.sources.held_out:
+            bad(f"{key}.pool", f"expected 'theorem_index' or a [sources.held_out] list, got '{s.pool}'")
+        if s.pool == "theorem_index" and m.sources.theorem_index is None:
+            bad(f"{key}.pool", "samples from the theorem index, but sources.theorem_index is not set")
+    if not 0.0 < m.certificates.val_fraction < 1.0:
+        bad("certificates.val_fraction", f"expected a number strictly between 0 and 1, got {m.certificates.val_fraction}")
+    g = m.train.chargpt
+    if g.d_model % g.n_heads:
+        bad("train.chargpt.n_heads", f"d_model {g.d_model} is not divisible by n_heads {g.n_heads}")
+    return out
+
+
+def _check_files(m: Manifest) -> list[Problem]:
+    f = str(m.path)
+    out: list[Problem] = []
+    for i, pattern in enumerate(m.sources.trajectories):
+        matches = _expand(m.resolve(pattern))
+        if not matches or not all(p.is_file() for p in matches):
+            out.append(Problem(f, f"no such file: {m.resolve(pattern)} (data root {m.root})", key=f"sources.trajectories[{i}]"))
+    singles = {
+        "sources.theorem_index": m.sources.theorem_index,
+        "sources.base_pairs.path": m.sources.base_pairs.path if m.sources.base_pairs else None,
+        "sources.search_config": m.sources.search_config,
+    }
+    singles.update({f"sources.held_out.{k}": v for k, v in m.sources.held_out.items()})
+    for key, rel in singles.items():
+        if rel is not None and not m.resolve(rel).is_file():
+            out.append(Problem(f, f"no such file: {m.resolve(rel)} (data root {m.root})", key=key))
+    return out
+
+
+# --------------------------------------------------------------------------- typed TOML -> dataclass
+
+
+def _build(cls: type, raw: object, prefix: str, file: str, problems: list[Problem]) -> dict:
+    """Check ``raw`` against dataclass ``cls``; return constructor kwargs (possibly partial)."""
+    if not isinstance(raw, dict):
+        problems.append(Problem(file, f"expected a table, got {_tname(raw)}", key=prefix or "(top level)"))
+        return {}
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    out: dict = {}
+    for key, value in raw.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if key not in fields:
+            problems.append(Problem(file, f"unknown key (expected one of: {', '.join(fields)})", key=dotted))
+            continue
+        ok, converted = _convert(hints[key], value, dotted, file, problems)
+        if ok:
+            out[key] = converted
+    for name, f in fields.items():
+        if name not in raw and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            dotted = f"{prefix}.{name}" if prefix else name
+            problems.append(Problem(file, "required key is missing", key=dotted))
+    return out
+
+
+def _convert(tp, value, key: str, file: str, problems: list[Problem]) -> tuple[bool, object]:
+    origin = get_origin(tp)
+    args = get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        non_none = [a for a in args if a is not type(None)]
+        if value is None:
+            return True, None
+        return _convert(non_none[0], value, key, file, problems)
+    if origin is Literal:
+        if value in args:
+            return True, value
+        problems.append(Problem(file, f"expected one of {', '.join(map(repr, args))}, got {value!r}", key=key))
+        return False, None
+    if origin is tuple:
+        if not isinstance(value, list):
+            problems.append(Problem(file, f"expected a list, got {_tname(value)}", key=key))
+            return False, None
+        item_tp = args[0]
+        items = []
+        ok = True
+        for i, v in enumerate(value):
+            good, conv = _convert(item_tp, v, f"{key}[{i}]", file, problems)
+            ok &= good
+            items.append(conv)
+        return ok, tuple(items)
+    if origin is dict:
+        if not isinstance(value, dict):
+            problems.append(Problem(file, f"expected a table, got {_tname(value)}", key=key))
+            return False, None
+        ok = True
+        out = {}
+        for k, v in value.items():
+            good, conv = _convert(args[1], v, f"{key}.{k}", file, problems)
+            ok &= good
+            out[k] = conv
+        return ok, out
+    if dataclasses.is_dataclass(tp):
+        before = len(problems)
+        kwargs = _build(tp, value, key, file, problems)
+        if len(problems) != before:
+            return False, None
+        return True, tp(**kwargs)
+    if tp is bool:
+        if isinstance(value, bool):
+            return True, value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return True, value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return True, float(value)
+    elif tp is str:
+        if isinstance(value, str):
+            return True, value
+    else:  # pragma: no cover - a field type this reader does not know is a bug here
+        raise TypeError(f"manifest field {key} has unsupported type {tp}")
+    problems.append(Problem(file, f"expected {tp.__name__}, got {_tname(value)} {value!r}", key=key))
+    return False, None
+
+
+def _tname(value: object) -> str:
+    return {dict: "a table", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number"}.get(type(value), type(value).__name__)
