@@ -1,0 +1,88 @@
+"""A DuckDB connection where a manifest's inputs are views, defined by ``sql/``.
+
+All data work (filtering, dedup, split, sampling) is SQL in ``sql/NN_name.sql``, one
+view per file, applied in file-name order. This module only wires inputs in: it sets
+DuckDB variables from the manifest (``getvariable('val_fraction')`` …) and registers
+the table of trajectory files. Views are lazy, so a consumer that needs one view pays
+only for that view.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from prover_data.errors import InputError
+from prover_data.manifest import Manifest
+
+
+def sql_dir() -> Path:
+    """``sql/`` of the source tree, or its copy inside an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_sql", here.parent / "sql"):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError("the sql/ directory of prover-data is missing from this installation")
+
+
+def sql_files() -> list[Path]:
+    return sorted(sql_dir().glob("*.sql"))
+
+
+def trajectory_files_table(manifest: Manifest) -> pa.Table:
+    """One row per trajectory file in manifest order: ``file_order``, ``source``, ``path``.
+
+    ``source`` is the file stem (``iter_1``); two files with one stem would make the
+    per-source report ambiguous, so that is an input error.
+    """
+    paths = manifest.trajectory_paths()
+    stems = [p.stem for p in paths]
+    dupes = sorted({s for s in stems if stems.count(s) > 1})
+    if dupes:
+        raise InputError.one(
+            str(manifest.path),
+            f"two trajectory files share the name {', '.join(dupes)}; sources are named by file stem",
+            key="sources.trajectories",
+        )
+    return pa.table(
+        {
+            "file_order": pa.array(range(len(paths)), pa.int32()),
+            "source": pa.array(stems, pa.string()),
+            "path": pa.array([str(p) for p in paths], pa.string()),
+        }
+    )
+
+
+def variables(manifest: Manifest) -> dict[str, object]:
+    """The manifest's settings as DuckDB variables, as the SQL files read them."""
+    c = manifest.contrastive
+    return {
+        "trajectory_paths": [str(p) for p in manifest.trajectory_paths()],
+        "pairing": manifest.filters.pairing,
+        "drop_empty": manifest.filters.drop_empty,
+        "drop_sorry": manifest.filters.drop_sorry,
+        "dedup": manifest.filters.dedup,
+        "val_fraction": manifest.split.val_fraction,
+        "split_seed": str(manifest.split.seed),
+        "k_negatives": c.k_negatives,
+        "hard_ratio": c.hard_ratio,
+        "medium_ratio": c.medium_ratio,
+        "easy_ratio": c.easy_ratio,
+        "contrastive_seed": str(c.seed),
+        "rounds": c.rounds,
+        "sibling_scope": c.sibling_scope,
+        "positive_states": c.positive_states,
+    }
+
+
+def connect(manifest: Manifest, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A connection with every ``sql/`` view defined over ``manifest``'s inputs."""
+    con = duckdb.connect(database)
+    for name, value in variables(manifest).items():
+        con.execute(f"SET VARIABLE {name} = ?", [value])
+    con.register("trajectory_files", trajectory_files_table(manifest))
+    for f in sql_files():
+        con.execute(f.read_text(encoding="utf-8"))
+    return con
