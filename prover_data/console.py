@@ -24,8 +24,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-stderr = Console(stderr=True)
-stdout = Console()
+# Piped output is read by people too (CI logs, `| less`): don't squeeze tables to 80 columns.
+stderr = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+stdout = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def print_json(obj: Any) -> None:
