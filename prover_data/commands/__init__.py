@@ -8,6 +8,7 @@ import click
 
 # (module, attribute) of each registered command or group, in --help order.
 _ENTRIES: list[tuple[str, str]] = [
+    ("prover_data.commands.validate", "validate"),
     ("prover_data.commands.synth", "synth"),
 ]
 
