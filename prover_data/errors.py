@@ -26,6 +26,7 @@ class Problem:
     column: str | None = None
     key: str | None = None  # manifest key (dotted), for manifest problems
     count: int = 1  # rows affected, when more than the ones named
+    check: str | None = None  # short name of the rule broken (``missing_parent``), for counting by class
 
     def __str__(self) -> str:
         where = [self.file]

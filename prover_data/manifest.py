@@ -64,6 +64,9 @@ class Filters:
     # "parent": (parent's state, tactic) -- the state the tactic was applied to.
     # "burnqed_compat": the row's own (state, tactic), as BurnQED's train_llm.py pairs them.
     pairing: Literal["parent", "burnqed_compat"] = "parent"
+    # Sources (file stems) whose records hold the tactic applied AT the row's state, as
+    # BurnQED's generate-negatives writes them; "parent" pairing uses their own state.
+    own_state_sources: tuple[str, ...] = ()
     drop_empty: bool = True
     drop_sorry: bool = True
     dedup: bool = True  # (state, tactic) pairs, first occurrence in manifest order wins
@@ -152,10 +155,17 @@ class SFTTrainer:
     save_every: int = 1000
     log_every: int = 10
     seed: int = 42
+    weight_decay: float = 0.01  # AdamW, on every LoRA weight (BurnQED's value)
+    grad_clip: float = 1.0  # max global grad norm (Hugging Face Trainer's default)
+    # "auto": bfloat16 on a GPU that has it, float32 otherwise. LoRA weights stay float32.
+    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    gradient_checkpointing: bool = True  # recompute activations in backward (BurnQED's default)
+    keep_checkpoints: int = 3  # newest checkpoint-N dirs kept; 0 keeps all
 
 
 @dataclass(frozen=True)
 class EBMTrainer:
+    # Defaults are BurnQED's (crates/ebm: EnergyHeadConfig, EBMTrainingConfig).
     hidden_dims: tuple[int, ...] = (2048, 1024, 512)
     dropout: float = 0.1
     spectral_norm: bool = False
@@ -163,11 +173,16 @@ class EBMTrainer:
     batch_size: int = 256
     learning_rate: float = 3e-5
     weight_decay: float = 0.01
-    warmup_steps: int = 0
+    # Linear warmup to learning_rate, then cosine decay to 0. 1000 gives the report's
+    # LR column: 3e-5 * (0 + 1) / 1000 = 3.00e-8 at step 0.
+    warmup_steps: int = 1000
     steps: int = 20000
     log_every: int = 2000
     eval_every: int = 2000
     seed: int = 42
+    max_grad_norm: float = 1.0  # global gradient-norm clip
+    depth_loss_weight: float = 0.3  # weight of the remaining-depth regression term; 0 = InfoNCE only
+    val_batches: int = 40  # validation set size in batches (a fixed subset of contrastive_val)
 
 
 @dataclass(frozen=True)

@@ -58,9 +58,11 @@ def trajectory_files_table(manifest: Manifest) -> pa.Table:
 def variables(manifest: Manifest) -> dict[str, object]:
     """The manifest's settings as DuckDB variables, as the SQL files read them."""
     c = manifest.contrastive
+    base = manifest.sources.base_pairs
     return {
         "trajectory_paths": [str(p) for p in manifest.trajectory_paths()],
         "pairing": manifest.filters.pairing,
+        "own_state_sources": list(manifest.filters.own_state_sources) or [""],
         "drop_empty": manifest.filters.drop_empty,
         "drop_sorry": manifest.filters.drop_sorry,
         "dedup": manifest.filters.dedup,
@@ -74,15 +76,34 @@ def variables(manifest: Manifest) -> dict[str, object]:
         "rounds": c.rounds,
         "sibling_scope": c.sibling_scope,
         "positive_states": c.positive_states,
+        "base_subsample": -1 if base is None or base.subsample is None else base.subsample,
+        "base_seed": str(base.seed if base else 0),
     }
 
 
-def connect(manifest: Manifest, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A connection with every ``sql/`` view defined over ``manifest``'s inputs."""
+def base_pairs_table(manifest: Manifest) -> pa.Table:
+    """The manifest's base tactic pairs (LeanDojo), or an empty table of the same shape."""
+    from prover_data.sources import read_leandojo
+
+    base = manifest.sources.base_pairs
+    if base is None:
+        return pa.table({"theorem_name": pa.array([], pa.string()), "tactic_index": pa.array([], pa.int32()),
+                         "state_pp": pa.array([], pa.string()), "tactic": pa.array([], pa.string())})
+    return read_leandojo(manifest.resolve(base.path)).select(["theorem_name", "tactic_index", "state_pp", "tactic"])
+
+
+def connect(manifest: Manifest, database: str = ":memory:", *,
+            base_pairs: pa.Table | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection with every ``sql/`` view defined over ``manifest``'s inputs.
+
+    ``base_pairs`` passes an already-read base pairs table (the build reads and
+    validates it once); by default it is read from the manifest's file.
+    """
     con = duckdb.connect(database)
     for name, value in variables(manifest).items():
         con.execute(f"SET VARIABLE {name} = ?", [value])
     con.register("trajectory_files", trajectory_files_table(manifest))
+    con.register("base_pairs_input", base_pairs if base_pairs is not None else base_pairs_table(manifest))
     for f in sql_files():
         con.execute(f.read_text(encoding="utf-8"))
     return con

@@ -8,6 +8,10 @@ import click
 
 # (module, attribute) of each registered command or group, in --help order.
 _ENTRIES: list[tuple[str, str]] = [
+    ("prover_data.commands.build", "build_manifest"),
+    ("prover_data.commands.build", "query"),
+    ("prover_data.commands.build", "stats"),
+    ("prover_data.commands.build", "diff"),
     ("prover_data.commands.validate", "validate"),
     ("prover_data.commands.synth", "synth"),
 ]

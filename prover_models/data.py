@@ -1,0 +1,295 @@
+"""torch Datasets over build outputs: one small class per output file.
+
+Trainers read a build through these adapters, never through raw parquet, so each
+output's contract (the columns and types in ``prover_data.schema``) is checked in one
+place and a missing or malformed file stops training with the file and column named.
+
+Every adapter puts its rows in a canonical order keyed by content on load, and samples
+subsets by content hash (``prover_data.identity.split_bucket``): a trainer's batches
+and eval subsets depend on what a file holds, never on the order it was written in.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import torch
+
+from prover_data.errors import InputError, Problem
+from prover_data.identity import split_bucket
+from prover_data.schema import CONTRASTIVE, SFT_PAIRS
+
+IGNORE_INDEX = -100  # label of a token that carries no loss (torch cross_entropy's default)
+
+
+def _read_checked(path: str | Path, schema: pa.Schema, made_by: str) -> pa.Table:
+    """Read a build output and check it against its schema; every problem in one error."""
+    name = str(path)
+    if not Path(path).is_file():
+        raise InputError.one(name, f"no such file (it is written by {made_by})")
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise InputError.one(name, f"not a readable parquet file: {e}") from None
+    problems = []
+    for want in schema:
+        if want.name not in table.schema.names:
+            problems.append(Problem(name, f"missing column (expected {want.type})", column=want.name))
+            continue
+        got = table.schema.field(want.name).type
+        if not _compatible(got, want.type):
+            problems.append(Problem(name, f"expected {want.type}, found {got}", column=want.name))
+            continue
+        nulls = table.column(want.name).null_count
+        if nulls and not want.nullable:
+            first = table.column(want.name).is_null().to_pylist().index(True)
+            problems.append(Problem(name, "null value", row=first, column=want.name, count=nulls))
+    if problems:
+        raise InputError(problems)
+    return table.select(schema.names)
+
+
+def _compatible(got: pa.DataType, want: pa.DataType) -> bool:
+    if pa.types.is_string(want):
+        return pa.types.is_string(got) or pa.types.is_large_string(got) or pa.types.is_string_view(got)
+    if pa.types.is_integer(want):
+        return pa.types.is_integer(got)
+    return got == want
+
+
+# --------------------------------------------------------------------------- SFT pairs
+
+# The prompt BurnQED trains and searches with (DeepSeek-Prover's tactic-state format:
+# python/data/merge_sft_dataset.py ``format_sft_pair`` and the policy crate's
+# ``format_tactic_message``). The model sees the state in a Lean comment inside a
+# closed code fence and learns to continue with one tactic. The search wraps the same
+# message in DeepSeek's chat tokens; the training text is the message alone, as in
+# BurnQED. Keep it byte-identical: a changed prompt is a different task.
+PROMPT_TEMPLATE = (
+    "Complete the following Lean 4 code:\n\n"
+    "```lean4\n"
+    "/- tactic state:\n"
+    "{state}\n"
+    "-/\n"
+    "```\n"
+)
+
+
+def format_prompt(state: str) -> str:
+    """The prompt for one proof state; the tactic follows it directly."""
+    return PROMPT_TEMPLATE.format(state=state)
+
+
+def encode_pair(tokenizer, state: str, tactic: str, max_len: int) -> tuple[list[int], list[int]]:
+    """Token ids of prompt + tactic, and labels that carry loss on the tactic only.
+
+    Prompt and tactic are tokenized separately and concatenated. BurnQED instead
+    tokenizes the whole text and searches it for the token ids of a response template
+    ("```\\n"); that search misses whenever BPE merges the template with its
+    neighbours, and then silently trains on the whole prompt. Separate tokenization
+    cannot miss: the boundary is a token boundary by construction, and the prompt's ids
+    are exactly the ids the model is conditioned on when it is asked for a tactic.
+
+    The prompt starts with the tokenizer's BOS token when it has one (the search's
+    prompt starts with DeepSeek's BOS). No EOS follows the tactic, as in BurnQED: the
+    search stops generation at "\\n\\n" or "```", and the loss covers tactic tokens only.
+    Sequences longer than ``max_len`` are cut at the end, as BurnQED's tokenizer call
+    does; a pair whose tactic is cut away entirely carries no loss.
+    """
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    prompt = bos + tokenizer(format_prompt(state), add_special_tokens=False)["input_ids"]
+    completion = tokenizer(tactic, add_special_tokens=False)["input_ids"]
+    ids = (prompt + completion)[:max_len]
+    labels = ([IGNORE_INDEX] * len(prompt) + completion)[:max_len]
+    return ids, labels
+
+
+class SFTPairs(torch.utils.data.Dataset):
+    """``sft_train.parquet`` / ``sft_val.parquet`` (``schema.SFT_PAIRS``) as token ids.
+
+    Rows are ordered by (state_hash, tactic, theorem_name, source). Items are
+    tokenized on access: cheap next to a forward pass, and no tokenized copy of the
+    whole set sits in memory.
+    """
+
+    def __init__(self, path: str | Path, tokenizer, max_seq_len: int):
+        table = _read_checked(path, SFT_PAIRS, "prover-data build-manifest NAME")
+        table = table.sort_by([("state_hash", "ascending"), ("tactic", "ascending"),
+                               ("theorem_name", "ascending"), ("source", "ascending")])
+        self.path = Path(path)
+        self.tokenizer = tokenizer
+        self.max_seq_len = max_seq_len
+        self.theorem_name = table.column("theorem_name").to_pylist()
+        self.source = table.column("source").to_pylist()
+        self.state = table.column("state_pp").to_pylist()
+        self.tactic = table.column("tactic").to_pylist()
+        self.state_hash = table.column("state_hash").to_pylist()
+
+    def __len__(self) -> int:
+        return len(self.state)
+
+    def __getitem__(self, i: int) -> dict[str, list[int]]:
+        ids, labels = encode_pair(self.tokenizer, self.state[i], self.tactic[i], self.max_seq_len)
+        return {"input_ids": ids, "labels": labels}
+
+    def sample(self, n: int, seed: int) -> list[int]:
+        """``n`` row indices chosen by content hash and seed (all rows when n >= len)."""
+        if n >= len(self):
+            return list(range(len(self)))
+        def rank(i: int) -> tuple[float, str]:
+            key = self._content_key(i)
+            return split_bucket(seed, key), key
+
+        return sorted(sorted(range(len(self)), key=rank)[:n])
+
+    def trajectory_indices(self) -> list[int]:
+        """Rows from search trajectories (``source != 'base'``): the report's trajectory eval."""
+        return [i for i, s in enumerate(self.source) if s != "base"]
+
+    def _content_key(self, i: int) -> str:
+        return "\x1f".join((self.theorem_name[i], self.source[i], self.state_hash[i].hex(), self.tactic[i]))
+
+
+def pad_sft_batch(examples: list[dict[str, list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad a list of encoded pairs into input_ids / attention_mask / labels tensors."""
+    width = max(len(e["input_ids"]) for e in examples)
+    input_ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
+    attention_mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        n = len(e["input_ids"])
+        input_ids[row, :n] = torch.tensor(e["input_ids"])
+        labels[row, :n] = torch.tensor(e["labels"])
+        attention_mask[row, :n] = 1
+    return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
+# --------------------------------------------------------------------------- contrastive samples
+
+
+class ContrastiveSamples(torch.utils.data.Dataset):
+    """``contrastive_train/val.parquet`` (``schema.CONTRASTIVE``) over a dense embedding matrix.
+
+    ``embeddings`` is a ``prover_data.embeddings.dense.DenseEmbeddings`` (anything with
+    ``rows``, ``gather`` and ``dim``). Every positive and negative state hash is turned
+    into a matrix row once, on load, so a state missing from the embeddings stops the
+    run here, with the file named, instead of being skipped at step 9,000 as BurnQED's
+    cache misses were. Rows are ordered by ``sample_id`` (the build numbers samples by
+    round and theorem, i.e. by content).
+
+    Indexing with an array of sample indices returns a whole batch from one vectorized
+    gather of its (1 + K) * n vectors; the hot path of EBM training runs no per-row
+    Python. An int index returns one sample. Items are dicts of numpy arrays: ``pos``
+    [..., d], ``neg`` [..., K, d] (float32) and ``depth`` [...] (remaining proof depth
+    of the positive, -1 when unknown).
+    """
+
+    def __init__(self, path: str | Path, embeddings, *, k: int | None = None):
+        name = str(path)
+        table = _read_checked(path, CONTRASTIVE, "prover-data build-manifest NAME")
+        if table.num_rows == 0:
+            raise InputError.one(name, "no samples: this split has no theorem with both positives and negatives")
+        lengths = pc.list_value_length(table.column("neg_state_hashes")).to_numpy()
+        want = int(lengths[0]) if k is None else k
+        bad = np.flatnonzero(lengths != want)
+        if len(bad):
+            hint = " (contrastive.k_negatives; rebuild with prover-data build-manifest NAME)" if k is not None else ""
+            raise InputError([Problem(name, f"expected {want} negatives per sample{hint}, found {lengths[bad[0]]}",
+                                      row=int(bad[0]), column="neg_state_hashes", count=len(bad))])
+        table = table.sort_by("sample_id")
+        self.path = Path(path)
+        self.k = want
+        self.embeddings = embeddings
+        try:
+            self.pos_rows = np.asarray(embeddings.rows(_hash_matrix(table.column("pos_state_hash"))), np.int64)
+            neg = _hash_matrix(table.column("neg_state_hashes").combine_chunks().flatten())
+            self.neg_rows = np.asarray(embeddings.rows(neg), np.int64).reshape(-1, want)
+        except InputError as e:
+            first = Problem(name, "some states of these samples have no embedding "
+                                  "(encode them with prover-data embed NAME, then export again)")
+            raise InputError([first, *e.problems]) from None
+        self.depth = table.column("pos_remaining_depth").to_numpy().astype(np.int64)
+        self.round = table.column("round").to_numpy()
+        self.theorem_name = table.column("theorem_name").to_pylist()
+
+    def __len__(self) -> int:
+        return len(self.pos_rows)
+
+    def __getitem__(self, index) -> dict[str, np.ndarray]:
+        idx = np.asarray(index, dtype=np.int64)
+        rows = np.concatenate([self.pos_rows[idx].reshape(-1), self.neg_rows[idx].reshape(-1)])
+        vectors = self.embeddings.gather(rows)  # one vectorized read of (1 + K) * n rows
+        n = idx.size
+        return {
+            "pos": vectors[:n].reshape(*idx.shape, -1),
+            "neg": vectors[n:].reshape(*idx.shape, self.k, -1),
+            "depth": self.depth[idx],
+        }
+
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        """``n`` sample indices chosen by content (round, theorem) and seed; all when n >= len."""
+        if n >= len(self):
+            return np.arange(len(self))
+        keys = [split_bucket(seed, f"{r}:{t}") for r, t in zip(self.round.tolist(), self.theorem_name)]
+        return np.sort(np.argsort(np.asarray(keys), kind="stable")[:n])
+
+
+def _hash_matrix(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """uint8 [n, 16] view of a fixed_size_binary(16) array: one buffer, no per-row objects."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    data = np.frombuffer(array.buffers()[1], dtype=np.uint8)
+    return data[array.offset * 16:(array.offset + len(array)) * 16].reshape(-1, 16)
+
+
+@functools.lru_cache(maxsize=4)
+def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The seeded permutation of ``n`` samples for one pass over the data."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
+
+
+def batch_indices(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
+    """Sample indices of training step ``step``: a pure function of its arguments.
+
+    The stream is epoch 0's permutation, then epoch 1's, and so on; step s takes
+    positions [s * batch_size, (s + 1) * batch_size) of it, so a batch may straddle two
+    epochs. A resumed run asks for its next step directly: the data position is the
+    step number, with no sampler state to save.
+    """
+    start, out, filled = step * batch_size, np.empty(batch_size, np.int64), 0
+    while filled < batch_size:
+        epoch, offset = divmod(start + filled, n)
+        take = epoch_order(n, seed, epoch)[offset:offset + batch_size - filled]
+        out[filled:filled + len(take)] = take
+        filled += len(take)
+    return out
+
+
+class StepBatches(torch.utils.data.Sampler):
+    """Yields ``batch_indices`` for steps ``start`` .. ``stop - 1``."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, start: int, stop: int):
+        self.n, self.batch_size, self.seed, self.start, self.stop = n, batch_size, seed, start, stop
+
+    def __iter__(self):
+        for step in range(self.start, self.stop):
+            yield batch_indices(self.n, self.batch_size, self.seed, step)
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+
+def contrastive_loader(dataset: ContrastiveSamples, batch_size: int, seed: int, start: int, stop: int,
+                       *, pin_memory: bool = False) -> torch.utils.data.DataLoader:
+    """Batches of ``dataset`` for steps ``start`` .. ``stop - 1``, as dicts of tensors.
+
+    ``batch_size=None`` hands each index array to ``ContrastiveSamples.__getitem__``
+    whole: one gather per batch instead of one per sample plus a collate.
+    """
+    sampler = StepBatches(len(dataset), batch_size, seed, start, stop)
+    return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, pin_memory=pin_memory)

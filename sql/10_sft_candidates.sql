@@ -1,0 +1,32 @@
+-- sft_candidates: every `positive` record with the (state, tactic) pair it teaches,
+-- under both pairings, stripped as BurnQED's loader strips them.
+--
+-- In a search tree `tactic_applied` is the tactic that REACHED the row's state, so
+-- the pair a policy should learn is (parent's state, tactic): `parent_state`. Roots
+-- have no parent and teach nothing (their tactic is empty anyway). Files listed in
+-- own_state_sources (BurnQED's generate-negatives output) record the tactic applied
+-- AT the row's state instead; for them the row's own state is the right pair.
+-- `own_state` is BurnQED's pairing for every file (train_llm.py), which misaligns
+-- state and tactic for search files (a completed node's own state is even empty).
+CREATE OR REPLACE VIEW sft_candidates AS
+SELECT
+    c.source,
+    c.file_order,
+    c.file_row,
+    c.theorem_name,
+    c.state_id,
+    c.depth_from_root,
+    CASE WHEN list_contains(getvariable('own_state_sources'), c.source)
+         THEN py_strip(c.state_pp)
+         ELSE coalesce(py_strip(p.state_pp), '') END AS parent_state,
+    CASE WHEN list_contains(getvariable('own_state_sources'), c.source)
+         THEN c.depth_from_root::INTEGER
+         ELSE c.depth_from_root::INTEGER - 1 END AS parent_depth,
+    py_strip(c.state_pp) AS own_state,
+    py_strip(c.tactic_applied) AS tactic
+FROM trajectories AS c
+LEFT JOIN trajectories AS p
+    ON p.file_order = c.file_order
+   AND p.theorem_name = c.theorem_name
+   AND p.state_id = c.parent_state_id
+WHERE c.label = 'positive';

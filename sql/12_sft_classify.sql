@@ -1,0 +1,34 @@
+-- sft_classify(pairing): each positive record classified as BurnQED's loader does, in
+-- its order: empty (state or tactic empty) -> sorry (tactic contains 'sorry') -> dup
+-- ((state, tactic) already taken earlier) -> usable. "Earlier" is manifest file order;
+-- within a file the first occurrence is chosen by content (theorem, depth, state id),
+-- not by row position, so shuffling a file's rows changes nothing. The filters can be
+-- switched off in the manifest ([filters] drop_empty/drop_sorry/dedup); a switched-off
+-- filter lets its rows through as usable.
+-- A table macro, so the report can classify under both pairings and compare them.
+CREATE OR REPLACE MACRO sft_classify(pairing) AS TABLE
+WITH paired AS (
+    SELECT *,
+           CASE WHEN pairing = 'burnqed_compat' THEN own_state ELSE parent_state END AS state,
+           CASE WHEN pairing = 'burnqed_compat' THEN depth_from_root::INTEGER ELSE parent_depth END AS depth
+    FROM sft_candidates
+), flagged AS (
+    SELECT *,
+           getvariable('drop_empty') AND (state = '' OR tactic = '') AS is_empty,
+           getvariable('drop_sorry') AND contains(tactic, 'sorry') AS is_sorry
+    FROM paired
+), ranked AS (
+    SELECT *,
+           CASE WHEN is_empty OR is_sorry OR NOT getvariable('dedup') THEN 1
+                ELSE row_number() OVER (
+                    PARTITION BY state, tactic, (is_empty OR is_sorry)
+                    ORDER BY file_order, theorem_name, depth, state_id)
+           END AS occurrence
+    FROM flagged
+)
+SELECT *,
+       CASE WHEN is_empty THEN 'empty'
+            WHEN is_sorry THEN 'sorry'
+            WHEN occurrence > 1 THEN 'dup'
+            ELSE 'usable' END AS status
+FROM ranked;

@@ -1,0 +1,14 @@
+-- trajectory_pairs: the usable pairs of the manifest's pairing, with their split.
+CREATE OR REPLACE VIEW trajectory_pairs AS
+SELECT
+    c.theorem_name,
+    c.source,
+    c.file_order,
+    c.state AS state_pp,
+    c.tactic,
+    unhex(md5(c.state)) AS state_hash,
+    c.depth,
+    s.split
+FROM sft_classify(getvariable('pairing')) AS c
+JOIN theorem_split AS s USING (theorem_name)
+WHERE c.status = 'usable';

@@ -1,0 +1,102 @@
+-- contrastive_samples: the materialized K-negative sampling table, BurnQED's
+-- ContrastiveSampler made deterministic.
+--
+-- For each round 1..rounds and each eligible theorem of a split: one positive of the
+-- theorem, then K negatives in three tiers:
+--   hard   round(K * hard_ratio) siblings of the theorem (its 'hard' pool),
+--   medium round(K * medium_ratio) + hard's shortfall, same-theorem non-siblings,
+--   easy   the rest + medium's shortfall, any negative of the split, trying up to three
+--          draws for one of another theorem before accepting the third (as BurnQED).
+-- A tier whose pool is empty passes its whole quota on (hard -> medium -> easy). Hard
+-- and medium picks are with replacement, as BurnQED's sample_from_pool. Every pick is
+-- draw(seed : tier : round : theorem : slot) modulo the pool size, over pools numbered
+-- by content (state hash), so the table depends on content and seed only. A split with
+-- no negatives at all yields no samples (there is nothing to contrast).
+CREATE OR REPLACE VIEW contrastive_samples AS
+WITH k AS (
+    SELECT getvariable('k_negatives')::INTEGER AS k,
+           round(getvariable('k_negatives') * getvariable('hard_ratio'))::INTEGER AS hard0,
+           round(getvariable('k_negatives') * getvariable('medium_ratio'))::INTEGER AS medium0,
+           getvariable('contrastive_seed') AS seed
+), positives AS (
+    SELECT *,
+           row_number() OVER (PARTITION BY split, theorem_name ORDER BY state_hash, file_order, state_id) - 1 AS idx,
+           count(*) OVER (PARTITION BY split, theorem_name) AS n
+    FROM contrastive_positives
+), anchors AS (
+    SELECT p.split, p.theorem_name, r.round, p.source,
+           p.state_hash AS pos_state_hash, p.remaining_depth AS pos_remaining_depth
+    FROM (SELECT DISTINCT split, theorem_name, n FROM positives) AS t
+    CROSS JOIN (SELECT unnest(range(1, getvariable('rounds') + 1)) AS round) AS r
+    CROSS JOIN k
+    JOIN positives AS p
+      ON p.split = t.split AND p.theorem_name = t.theorem_name
+     AND p.idx = draw(k.seed || ':positive:' || r.round || ':' || t.theorem_name) % t.n
+), pools AS (
+    SELECT split, theorem_name, tier, state_hash,
+           row_number() OVER (PARTITION BY split, theorem_name, tier ORDER BY state_hash, file_order, state_id) - 1 AS idx
+    FROM contrastive_negatives
+), pool_sizes AS (
+    SELECT split, theorem_name,
+           count(*) FILTER (WHERE tier = 'hard') AS n_hard,
+           count(*) FILTER (WHERE tier = 'medium') AS n_medium
+    FROM pools GROUP BY ALL
+), quotas AS (
+    SELECT a.*, coalesce(s.n_hard, 0) AS n_hard, coalesce(s.n_medium, 0) AS n_medium,
+           CASE WHEN coalesce(s.n_hard, 0) > 0 THEN k.hard0 ELSE 0 END AS q_hard,
+           CASE WHEN coalesce(s.n_medium, 0) > 0 THEN k.medium0 + k.hard0 - q_hard ELSE 0 END AS q_medium
+    FROM anchors AS a CROSS JOIN k
+    LEFT JOIN pool_sizes AS s USING (split, theorem_name)
+), slots AS (
+    SELECT q.*, unnest(range(k.k)) AS position FROM quotas AS q CROSS JOIN k
+), tiered AS (
+    SELECT *,
+           CASE WHEN position < q_hard THEN 'hard'
+                WHEN position < q_hard + q_medium THEN 'medium'
+                ELSE 'easy' END AS tier,
+           k.seed || ':' || tier || ':' || round || ':' || theorem_name || ':' || position AS slot_key
+    FROM slots CROSS JOIN k
+), same_theorem AS (
+    SELECT t.split, t.theorem_name, t.round, t.position, t.tier, p.state_hash
+    FROM tiered AS t
+    JOIN pools AS p
+      ON p.split = t.split AND p.theorem_name = t.theorem_name AND p.tier = t.tier
+     AND p.idx = draw(t.slot_key) % CASE t.tier WHEN 'hard' THEN t.n_hard ELSE t.n_medium END
+    WHERE t.tier <> 'easy'
+), split_negatives AS (
+    SELECT split, theorem_name, state_hash,
+           row_number() OVER (PARTITION BY split ORDER BY state_hash, theorem_name, file_order, state_id) - 1 AS idx,
+           count(*) OVER (PARTITION BY split) AS n
+    FROM contrastive_negatives
+), easy_tries AS (
+    SELECT t.split, t.theorem_name, t.round, t.position, try.i AS attempt,
+           draw(t.slot_key || ':' || try.i) % s.n AS target
+    FROM tiered AS t
+    JOIN (SELECT split, max(n) AS n FROM split_negatives GROUP BY ALL) AS s USING (split)
+    CROSS JOIN (VALUES (0), (1), (2)) AS try(i)
+    WHERE t.tier = 'easy'
+), easy AS (
+    SELECT e.split, e.theorem_name, e.round, e.position, 'easy' AS tier,
+           -- the first draw of another theorem; if all three hit this theorem, the third
+           arg_min(n.state_hash, CASE WHEN n.theorem_name <> e.theorem_name THEN e.attempt ELSE 20 - e.attempt END) AS state_hash
+    FROM easy_tries AS e
+    JOIN split_negatives AS n ON n.split = e.split AND n.idx = e.target
+    GROUP BY ALL
+), negatives AS (
+    SELECT * FROM same_theorem
+    UNION ALL
+    SELECT * FROM easy
+), samples AS (
+    SELECT a.split, a.round, a.theorem_name, a.source, a.pos_state_hash, a.pos_remaining_depth,
+           list(n.state_hash ORDER BY n.position) AS neg_state_hashes,
+           list(n.tier ORDER BY n.position) AS neg_tiers
+    FROM anchors AS a
+    JOIN negatives AS n USING (split, theorem_name, round)
+    GROUP BY ALL
+    HAVING count(*) = (SELECT k FROM k)
+)
+SELECT split,
+       row_number() OVER (PARTITION BY split ORDER BY round, theorem_name) - 1 AS sample_id,
+       round::INTEGER AS round, theorem_name, source, pos_state_hash,
+       pos_remaining_depth::INTEGER AS pos_remaining_depth, neg_state_hashes, neg_tiers
+FROM samples;

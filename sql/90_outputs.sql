@@ -1,0 +1,26 @@
+-- The build's outputs, one view each, in the exact columns of prover_data/schema.py and
+-- in a content order (never input row order), so two builds write the same bytes.
+CREATE OR REPLACE VIEW out_sft_train AS
+SELECT theorem_name, source, state_pp, tactic, state_hash, depth
+FROM sft_pairs WHERE split = 'train'
+ORDER BY source_order, theorem_name, depth, state_pp, tactic;
+
+CREATE OR REPLACE VIEW out_sft_val AS
+SELECT theorem_name, source, state_pp, tactic, state_hash, depth
+FROM sft_pairs WHERE split = 'val'
+ORDER BY source_order, theorem_name, depth, state_pp, tactic;
+
+CREATE OR REPLACE VIEW out_contrastive_train AS
+SELECT sample_id, round, theorem_name, source, pos_state_hash, pos_remaining_depth, neg_state_hashes, neg_tiers
+FROM contrastive_samples WHERE split = 'train'
+ORDER BY sample_id;
+
+CREATE OR REPLACE VIEW out_contrastive_val AS
+SELECT sample_id, round, theorem_name, source, pos_state_hash, pos_remaining_depth, neg_state_hashes, neg_tiers
+FROM contrastive_samples WHERE split = 'val'
+ORDER BY sample_id;
+
+CREATE OR REPLACE VIEW out_states AS
+SELECT state_hash, state_pp, n_records, n_positive, n_negative
+FROM states
+ORDER BY state_hash;
