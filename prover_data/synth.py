@@ -208,7 +208,7 @@ def _synthetic_statement(r: np.random.Generator, i: int) -> str:
     kind = i % 4
     if kind == 0:
         return (f"∀ {{α : Type u_1}} [inst : LinearOrderedField α] (x y : α) (hx : 0 < x) (hy : 0 < y), "
-                f"x / y + y / x ≥ {a % 3 + 2} - {b} * (x - y) ^ 2 / (x * y + {c})")
+                f"x / y + y / x ≥ {a} / {a + 1} - {b} * (x - y) ^ 2 / (x * y + {c})")
     if kind == 1:
         return (f"∀ (n : ℕ) (hn : {a} ≤ n), ∑ i ∈ Finset.range n, (i + {b}) ^ 2 ≤ "
                 f"(n + {c}) ^ 3 * {a}")
@@ -246,13 +246,14 @@ def build_index(rng: np.random.Generator, scale: float, lists_dir: Path) -> Theo
     banned_names = {t["name"] for t in audit}
     banned_statements = {normalize_statement(t["statement"]) for t in audit}
     seen: set[str] = set()
+    statements: set[str] = set(banned_statements)  # no two index statements are equal up to whitespace
     real = []
     for t in _load_lists(SEED_LISTS, lists_dir):
-        if t["name"] in seen or t["name"] in banned_names:
-            continue
-        if normalize_statement(t["statement"]) in banned_statements:
+        norm = normalize_statement(t["statement"])
+        if t["name"] in seen or t["name"] in banned_names or norm in statements:
             continue
         seen.add(t["name"])
+        statements.add(norm)
         real.append((t["name"], t["statement"]))
     want = _n(INDEX_THEOREMS, scale, minimum=400)
     order = rng.permutation(len(real))
@@ -261,9 +262,12 @@ def build_index(rng: np.random.Generator, scale: float, lists_dir: Path) -> Theo
     k = 0
     while len(chosen) < want:
         name = _synthetic_name(rng, k)
-        if name not in seen:
+        statement = _synthetic_statement(rng, k)
+        norm = normalize_statement(statement)
+        if name not in seen and norm not in statements:
             seen.add(name)
-            chosen.append((name, _synthetic_statement(rng, k)))
+            statements.add(norm)
+            chosen.append((name, statement))
         k += 1
     perm = rng.permutation(len(chosen))
     chosen = [chosen[i] for i in perm]
@@ -583,8 +587,8 @@ def generate(out: str | Path, scale: float = 1.0, seed: int = 0, *, copy_lists: 
                 proved_set = set(by_difficulty[:n_proofs])
                 proved_ids.update(proved_set)
                 k_unproved = (len(ids) - 0.6 * n_proofs) / max(1, len(ids) - n_proofs)
-                if profile.name == "iter_2":  # whatever sorry budget is left lands here
-                    sorry_budget[1] = max(sorry_budget[1], sorry_budget[0] / max(1, n_proofs))
+                if profile.name == "iter_2":  # whatever sorry budget is left lands on its first proof steps
+                    sorry_budget[1] = 1.0
                 for i in ids:
                     th = models[i]
                     proved = i in proved_set
@@ -606,9 +610,9 @@ def generate(out: str | Path, scale: float = 1.0, seed: int = 0, *, copy_lists: 
                 progress.advance(task)
 
         traj_names = {models[j].name for j in range(n_traj)}
-        eval_names = _write_lists(rng, tmp, index, traj_names, scale)
+        train_eval, eval_names = _write_lists(rng, tmp, index, traj_names, scale)
         _write_eval_runs(rng, searcher, tmp, index, eval_names)
-        base = _write_leandojo(rng, tmp, index, traj_names, scale)
+        base = _write_leandojo(rng, tmp, index, traj_names, set(train_eval) | set(eval_names), scale)
         if copy_lists:
             (tmp / "benchmarks").mkdir()
             for f in sorted(lists_dir.glob("*.json")):
@@ -669,8 +673,13 @@ def _dump_json(path: Path, obj) -> None:
     path.write_text(json.dumps(obj, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-def _write_lists(rng, tmp: Path, index: TheoremPool, traj_names: set[str], scale: float) -> list[str]:
-    """theorem_index.json (with whitespace twins) and held_out/train_eval.json; return eval names."""
+def _write_lists(rng, tmp: Path, index: TheoremPool, traj_names: set[str],
+                 scale: float) -> tuple[list[str], list[str]]:
+    """theorem_index.json (with whitespace twins) and held_out/train_eval.json.
+
+    Returns the train_eval names and the eval-run names: both are held out of every
+    training input, base tactic pairs included.
+    """
     entries = list(zip(index.names, index.statements))
     names = set(index.names)
     twins = []
@@ -696,7 +705,8 @@ def _write_lists(rng, tmp: Path, index: TheoremPool, traj_names: set[str], scale
     train_eval = clean[:n_train_eval]
     _dump_json(tmp / "held_out" / "train_eval.json",
                {"theorems": [{"name": index.names[i], "statement": index.statements[i]} for i in train_eval]})
-    return [index.names[i] for i in clean[n_train_eval:n_train_eval + EVAL_THEOREMS]]
+    return ([index.names[i] for i in train_eval],
+            [index.names[i] for i in clean[n_train_eval:n_train_eval + EVAL_THEOREMS]])
 
 
 def _write_eval_runs(rng, searcher: Searcher, tmp: Path, index: TheoremPool, eval_names: list[str]) -> None:
@@ -744,11 +754,16 @@ def _stable_salt(name: str) -> int:
     return int.from_bytes(name.encode("utf-8")[:7].ljust(7, b"\0"), "little") + len(name)
 
 
-def _write_leandojo(rng, tmp: Path, index: TheoremPool, traj_names: set[str], scale: float) -> int:
-    """LeanDojo Benchmark 4 shape: chained traced tactics of Mathlib-style theorems."""
+def _write_leandojo(rng, tmp: Path, index: TheoremPool, traj_names: set[str], held_out: set[str],
+                    scale: float) -> int:
+    """LeanDojo Benchmark 4 shape: chained traced tactics of Mathlib-style theorems.
+
+    A few trajectory theorems recur here (as Mathlib theorems recur in searches); held-out
+    and eval theorems never do.
+    """
     want = _n(BASE_TACTICS, scale, 50)
     text = LeanText(rng)
-    candidates = [i for i, n in enumerate(index.names) if n not in traj_names]
+    candidates = [i for i, n in enumerate(index.names) if n not in traj_names and n not in held_out]
     overlap = [i for i, n in enumerate(index.names) if n in traj_names]
     order = [candidates[i] for i in rng.permutation(len(candidates))]
     extra = [overlap[i] for i in rng.permutation(len(overlap))[: max(1, len(overlap) // 100)]]

@@ -109,6 +109,7 @@ def test_index_twins_and_no_audit_theorems(replica):
         by_norm.setdefault(normalize_statement(t["statement"]), []).append(t["statement"])
     twins = [v for v in by_norm.values() if len(set(v)) > 1]
     assert twins, "the index must hold statements that differ only by whitespace"
+    assert all(len(v) == 2 for v in by_norm.values() if len(v) > 1), "only the deliberate twins may collide"
 
     audit = [t for f in AUDIT_LISTS for t in json.loads((BURNQED / f).read_text())["theorems"]]
     audit_names = {t["name"] for t in audit}
@@ -138,6 +139,10 @@ def test_leandojo_chains_and_eval_runs(replica):
                                   FROM '{path}'""").fetchone()
         runs[cfg] = (ran, proved)
     assert runs == {"llm_only": (83, 39), "ebm90": (83, 49)}
+
+    held = {t["name"] for t in json.loads((replica / "held_out" / "train_eval.json").read_text())["theorems"]}
+    held |= {r[0] for r in con.execute(f"SELECT DISTINCT theorem_name FROM '{replica}/eval/*.parquet'").fetchall()}
+    assert not held & {t["full_name"] for t in base}, "held-out theorems must not be base training pairs"
 
 
 def test_cli_refuses_to_overwrite_and_prints_json(tmp_path):
