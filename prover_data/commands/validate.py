@@ -8,76 +8,105 @@ from pathlib import Path
 
 import click
 
-from prover_data.console import print_json, print_table
-from prover_data.errors import Problem
+from prover_data.console import print_json, print_table, progress
 
 _SUFFIXES = (".parquet", ".json", ".toml")
 
 
 def _expand(paths: tuple[Path, ...]) -> list[Path]:
+    """Files as given; a directory stands for the recognised files below it (not hidden ones)."""
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(sorted(q for q in p.rglob("*") if q.suffix.lower() in _SUFFIXES and q.is_file()))
+            found = sorted(q for q in p.rglob("*") if q.suffix.lower() in _SUFFIXES and q.is_file()
+                           and not any(part.startswith(".") for part in q.relative_to(p).parts))
+            out.extend(found or [p])  # an empty directory is reported as a problem
         else:
             out.append(p)
     return out
 
 
+def _rule(problem) -> str:
+    where = problem.column or problem.key
+    return f"{problem.check or 'problem'}" + (f" ({where})" if where else "")
+
+
 @click.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--max-problems", type=int, default=20, show_default=True,
-              help="Problems printed per file (all are counted).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document with every problem.")
-def validate(paths: tuple[Path, ...], max_problems: int, as_json: bool) -> None:
-    """Check inputs against their formats; report all problems, not only the first.
+@click.option("--max-problems", type=click.IntRange(min=1), default=None,
+              help="Problem lines printed per file (default: all; --json always has all).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every file and problem.")
+def validate(paths: tuple[Path, ...], max_problems: int | None, as_json: bool) -> None:
+    """Check input files against their formats and report every problem, not only the first.
 
-    Recognises trajectory parquets, BurnQED embeddings parquets, theorem lists and
-    LeanDojo Benchmark 4 JSON, whole-proof sample JSON, search configs and manifests
-    (by extension and content). A directory is searched for such files. Each problem
-    names the file, the row (0-based) or row range, and the column or manifest key.
-    Exit status 0 when everything is clean, 2 when any problem is found.
+    Recognises, by extension and content: trajectory parquets, BurnQED embeddings
+    parquets, theorem lists and LeanDojo Benchmark 4 JSON, whole-proof sample JSON,
+    search configs and manifests. A directory stands for the recognised files below
+    it. Each problem names the file, the row (0-based; for JSON the entry's index)
+    or row range, and the column or key; a rule broken in many rows is shown as its
+    first row ranges plus a count. The rules are documented in prover_data/sources.py.
+
+    Exit status: 0 when every file is clean, 2 when any problem is found.
 
     \b
     Examples:
-      prover-data validate data/sample
-      prover-data validate replica/trajectories/*.parquet data/burnqed/minif2f_test.json
-      prover-data validate manifests/iter_4.toml --json | jq '.files[] | select(.problems != [])'
+      prover-data validate data/sample data/burnqed
+      prover-data validate replica/trajectories/*.parquet --max-problems 10
+      prover-data validate manifests/demo.toml data/burnqed/search.toml
+      prover-data validate replica --json | jq '.files[] | select(.ok | not) | .path'
     """
-    from prover_data.sources import validate_path
+    from prover_data.sources import Validation, inspect_path
+    from prover_data.errors import Problem
 
-    results = []
-    for path in _expand(paths):
-        if not path.exists():
-            results.append((path, "?", None, [Problem(str(path), "no such file")]))
-            continue
-        results.append((path, *validate_path(path)))
+    files = _expand(paths)
+    results: list[Validation] = []
+    with progress(quiet=as_json) as bar:
+        task = bar.add_task("validating", total=len(files))
+        for path in files:
+            if path.is_dir():
+                results.append(Validation(path, "unknown", None, [Problem(
+                    str(path), f"no input files here (looked for {', '.join(_SUFFIXES)})", check="no_file")]))
+            else:
+                results.append(inspect_path(path))
+            bar.advance(task)
 
-    bad = sum(1 for r in results if r[3])
+    bad = [r for r in results if r.problems]
     if as_json:
         print_json({
-            "files": [{"path": str(p), "kind": k, "rows": n, "problems": [vars(x) for x in probs]}
-                      for p, k, n, probs in results],
-            "clean": len(results) - bad,
-            "with_problems": bad,
+            "files": [{"path": str(r.path), "kind": r.kind, "rows": r.rows, "ok": not r.problems,
+                       "problems": [vars(p) for p in r.problems],
+                       "by_rule": _by_rule(r.problems)} for r in results],
+            "files_checked": len(results),
+            "clean": len(results) - len(bad),
+            "with_problems": len(bad),
         })
     else:
-        for path, kind, _, problems in results:
-            if not problems:
-                continue
-            classes = Counter(p.message.split(";")[0].split(" (")[0] for p in problems)
-            click.secho(f"{path} ({kind}): {len(problems)} problem(s)", fg="red", err=True)
-            for p in problems[:max_problems]:
-                click.echo(f"  {p}", err=True)
-            if len(problems) > max_problems:
-                click.echo(f"  ... {len(problems) - max_problems} more", err=True)
-            for message, n in classes.most_common():
-                click.echo(f"  {n} x {message}", err=True)
+        for r in bad:
+            _print_file(r, max_problems)
         print_table(
-            f"{len(results)} file(s): {len(results) - bad} clean, {bad} with problems",
+            f"{len(results)} file(s): {len(results) - len(bad)} clean, {len(bad)} with problems",
             ["file", "kind", "rows", "status"],
-            [(str(p), k, n if n is not None else "-", "ok" if not probs else f"{len(probs)} problem(s)")
-             for p, k, n, probs in results],
+            [(str(r.path), r.kind, r.rows if r.rows is not None else "-",
+              "ok" if not r.problems else f"{len(r.problems)} problem(s)") for r in results],
         )
     if bad:
         sys.exit(2)
+
+
+def _by_rule(problems) -> dict[str, int]:
+    """Rows (or occurrences) affected per rule and column, e.g. ``{"unknown_label (label)": 3}``."""
+    counts: Counter[str] = Counter()
+    for p in problems:
+        counts[_rule(p)] += p.count
+    return dict(counts)
+
+
+def _print_file(r, max_problems: int | None) -> None:
+    shown = r.problems if max_problems is None else r.problems[:max_problems]
+    click.secho(f"{r.path}: {r.kind}, {len(r.problems)} problem(s)", fg="red", bold=True, err=True)
+    for p in shown:  # the file is named above: print where in it and what
+        text = str(p)
+        click.echo(f"  {text.removeprefix(p.file + ': ')}", err=True)
+    if len(shown) < len(r.problems):
+        click.echo(f"  ... and {len(r.problems) - len(shown)} more (raise --max-problems to see them)", err=True)
+    click.echo("  by rule: " + "; ".join(f"{rule}: {n:,}" for rule, n in _by_rule(r.problems).items()), err=True)
