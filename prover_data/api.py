@@ -3,7 +3,9 @@
 Trainers, notebooks and ad-hoc scripts read one object: the manifest's input views
 (``trajectories``, ``sft_pairs``, ``contrastive_samples``, ``states`` ... everything in
 ``sql/``) and, once built, the build's outputs (``sft_train``, ``contrastive_val`` ...),
-each a lazy DuckDB relation with ``.pl()`` (polars), ``.arrow()`` and ``.df()``.
+each a lazy DuckDB relation with ``.pl()`` (polars), ``.arrow()`` (a pyarrow
+RecordBatchReader in DuckDB 2; ``.to_arrow_table()`` for a Table) and ``.df()``.
+Where a build output and a view share a name (``states``), the build output wins.
 
     ds = prover_data.open("iter_4", data_root="replica")
     ds.sft_train.pl()                       # the built output

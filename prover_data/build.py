@@ -7,16 +7,31 @@ for the duration keeps two builds of one manifest from interleaving. Before any 
 the inputs are hashed; if they, the manifest, the SQL files and the package versions
 are what the existing lock records, and its outputs are intact, the build is a no-op.
 
-Python here only wires: it validates inputs, asks DuckDB for each output view and
-streams the rows to parquet in fixed-size row groups (bytes independent of DuckDB's
-thread scheduling), then renders stats into the report.
+Python here only wires. The stages, in order (``STAGES``):
+
+1. *hash inputs* -- content hashes of every input; equal to the lock's: done.
+2. *validate inputs* -- every input through ``sources``' readers; all problems of all
+   files are reported together and nothing is written. It runs while DuckDB already
+   materializes the trajectory views (stage 3) on its own threads: both read the
+   same files, and a bad file stops the build before anything is written either way.
+3. *trajectory views* -- the views that several outputs and statistics read, computed
+   once into temporary tables (``MATERIALIZED``).
+4. *base pairs* -- the validated LeanDojo table is registered and the SFT pairs made.
+5. *write datasets* -- each output view (``sql/90_outputs.sql``) streamed to parquet
+   in fixed-size row groups (bytes independent of DuckDB's thread scheduling), cast
+   to and checked against ``schema.OUTPUTS``.
+6. *statistics*, 7. *eval sets* (``BUILD_HOOKS``), 8. *report* (``report.render`` of the
+   stats dict, plots), 9. *lock*.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from dataclasses import dataclass
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -25,7 +40,9 @@ import pyarrow.parquet as pq
 
 from prover_data import __version__
 from prover_data.atomic import atomic_dir, exclusive, recover
+from prover_data.embeddings.coverage import build_hook as embedding_coverage
 from prover_data.errors import InputError
+from prover_data.evalsets import build_hook as eval_sets
 from prover_data.identity import file_digest
 from prover_data.lock import Lock, input_entries, package_versions, sql_hashes
 from prover_data.manifest import Manifest
@@ -33,7 +50,24 @@ from prover_data.schema import OUTPUTS
 
 ROW_GROUP = 65536
 PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True)
-STAGES = ("hash inputs", "validate inputs", "write datasets", "statistics", "eval sets", "report", "lock")
+STAGES = ("hash inputs", "validate inputs", "trajectory views", "base pairs", "write datasets", "statistics",
+          "eval sets", "report", "lock")
+
+# Views read by several outputs and statistics, computed once into temporary tables
+# (the temp schema comes first in DuckDB's search path, so every view that names them
+# reads the table). The first group needs only the trajectories; the second the base
+# pairs too. DuckDB offloads them to the spill directory past MEMORY_LIMIT.
+MATERIALIZED = ("trajectories", "theorem_split", "sft_candidates", "sft_status", "contrastive_negatives",
+                "contrastive_samples", "states")
+MATERIALIZED_WITH_BASE = ("base_pairs_classified", "sft_pairs")
+MEMORY_LIMIT = os.environ.get("PROVER_DATA_MEMORY_LIMIT", "2GB")
+THREADS = int(os.environ.get("PROVER_DATA_THREADS", "0")) or min(os.cpu_count() or 1, 8)
+
+# Stages of other areas, run after the datasets are written, inside the temporary build
+# directory: hook(manifest, connection, tmp_dir, stats, lock). A hook adds its figures
+# to ``stats`` (rendered by report.py) and its files to ``lock.outputs``: the eval sets
+# with their contamination audit, and the embedding store's coverage of the states.
+BUILD_HOOKS: list[Callable] = [eval_sets, embedding_coverage]
 
 
 @dataclass(frozen=True)
@@ -55,101 +89,117 @@ def build(manifest: Manifest, build_root: str | Path = "build", *, force: bool =
     from prover_data.views import sql_files
 
     out = build_dir(manifest, build_root)
-    step = _Stages(progress)
+    stages = _Stages(progress)
     with exclusive(Path(build_root) / f".{manifest.name}.lock", wait=wait, what=f"build {out}"):
         recover(out)
-        step("hash inputs")
-        lock = Lock(
-            manifest={"name": manifest.name, "file": manifest.path.name, "hash": manifest.digest()},
-            inputs=input_entries(manifest),
-            sql=sql_hashes(sql_files()),
-            versions=package_versions(),
-        )
-        previous = out / "lock.json"
-        if not force and previous.is_file():
-            old = Lock.read(previous)
-            if old.fingerprint() == lock.fingerprint() and old.outputs_intact(out):
-                _ensure_views_db(out)
-                step.finish()
-                return BuildResult(manifest.name, out, True, json.loads((out / "stats.json").read_text()), old)
-
-        step("validate inputs")
-        inputs = _validate(manifest)
-        lock.inputs = [_with_rows(e, inputs.rows) for e in lock.inputs]
+        with stages("hash inputs"):
+            lock = Lock(
+                manifest={"name": manifest.name, "file": manifest.path.name, "hash": manifest.digest()},
+                inputs=input_entries(manifest),
+                sql=sql_hashes(sql_files()),
+                versions=package_versions(),
+            )
+            previous = out / "lock.json"
+            if not force and previous.is_file() and (out / "stats.json").is_file():
+                old = Lock.read(previous)
+                if old.fingerprint() == lock.fingerprint() and old.outputs_intact(out):
+                    _ensure_views_db(out)
+                    stages.skip_rest()
+                    return BuildResult(manifest.name, out, True, json.loads((out / "stats.json").read_text()), old)
 
         with atomic_dir(out) as tmp:
-            con = _work_connection(manifest, inputs, tmp / ".work")
-            step("write datasets")
-            for name, schema in OUTPUTS.items():
-                rows = _write_parquet(con, f"SELECT * FROM out_{name}", tmp / f"{name}.parquet", schema)
-                lock.outputs[name] = {"file": f"{name}.parquet", "rows": rows}
+            con, inputs = _validate_and_prepare(manifest, tmp / ".work", stages)
+            lock.inputs = [replace(e, rows=inputs.rows.get(e.path)) for e in lock.inputs]
 
-            step("statistics")
-            stats = _stats(con, manifest, inputs)
-            step("eval sets")
-            for hook in EVAL_HOOKS:
-                hook(manifest, con, tmp, stats, lock)
+            with stages("base pairs"):
+                from prover_data.views import register_base_pairs
 
-            step("report")
-            from prover_data.report import plots, render
+                register_base_pairs(con, inputs.base_pairs)
+                for view in MATERIALIZED_WITH_BASE:
+                    con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")
 
-            stats["plots"] = plots(stats, tmp / "plots")
-            (tmp / "report.md").write_text(render(stats), encoding="utf-8")
-            (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            for entry in lock.outputs.values():
-                entry["hash"] = file_digest(tmp / entry["file"])
-            lock.outputs["report"] = {"file": "report.md", "rows": None, "hash": file_digest(tmp / "report.md")}
+            counts = {name: con.execute(f"SELECT count(*) FROM out_{name}").fetchall()[0][0] for name in OUTPUTS}
+            with stages("write datasets", total=sum(counts.values())) as advance:
+                for name, schema in OUTPUTS.items():
+                    rows = _write_parquet(con, f"SELECT * FROM out_{name}", tmp / f"{name}.parquet", schema, advance)
+                    lock.outputs[name] = {"file": f"{name}.parquet", "rows": rows}
 
-            step("lock")
-            (tmp / "lock.json").write_text(lock.to_json(), encoding="utf-8")
-            con.close()
-            shutil.rmtree(tmp / ".work")
+            with stages("statistics"):
+                stats = collect_stats(con, manifest, inputs)
+            with stages("eval sets, embedding coverage"):
+                for hook in BUILD_HOOKS:
+                    hook(manifest, con, tmp, stats, lock)
+
+            with stages("report"):
+                from prover_data.report import plots, render
+
+                stats["plots"] = plots(stats, tmp / "plots")
+                (tmp / "report.md").write_text(render(stats), encoding="utf-8")
+                (tmp / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+            with stages("lock"):
+                for entry in lock.outputs.values():
+                    entry["hash"] = file_digest(tmp / entry["file"])
+                lock.outputs["report"] = {"file": "report.md", "rows": None, "hash": file_digest(tmp / "report.md")}
+                (tmp / "lock.json").write_text(lock.to_json(), encoding="utf-8")
+                con.close()
+                shutil.rmtree(tmp / ".work")
         _ensure_views_db(out)
-        step.finish()
         return BuildResult(manifest.name, out, False, stats, lock)
 
 
-# Extension points run after the datasets are written, inside the temporary build
-# directory: hook(manifest, connection, tmp_dir, stats, lock). Eval sets and their
-# contamination audit register here.
-EVAL_HOOKS: list[Callable] = []
-
-
 class _Stages:
-    """One progress task advancing through STAGES."""
+    """One progress line per stage, each filled when its stage ends.
+
+    ``with stages(name, total) as advance`` marks a stage; ``advance(n)`` moves its
+    bar for stages with a known amount of work (rows written).
+    """
 
     def __init__(self, progress):
         self.progress = progress
-        self.task = progress.add_task("build", total=len(STAGES)) if progress else None
-        self.done = 0
 
-    def __call__(self, stage: str) -> None:
-        if self.progress is None:
-            return
-        if self.done:
-            self.progress.advance(self.task)
-        self.done += 1
-        self.progress.update(self.task, description=stage)
+    def __call__(self, name: str, total: int = 1):
+        return _Stage(self.progress, name, total)
 
-    def finish(self) -> None:
+    def skip_rest(self) -> None:
         if self.progress is not None:
-            self.progress.update(self.task, completed=len(STAGES), description="done")
+            self.progress.add_task("up to date", total=1, completed=1)
+
+
+class _Stage:
+    def __init__(self, progress, name: str, total: int):
+        self.progress, self.name, self.total = progress, name, max(total, 1)
+        self.task = None
+
+    def __enter__(self) -> Callable[[int], None]:
+        if self.progress is not None:
+            self.task = self.progress.add_task(self.name, total=self.total)
+        return self.advance
+
+    def advance(self, n: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, n)
+
+    def __exit__(self, exc_type, *_) -> None:
+        if self.task is not None and exc_type is None:
+            self.progress.update(self.task, completed=self.total)
 
 
 # --------------------------------------------------------------------------- inputs
 
 
 @dataclass
-class _Inputs:
-    rows: dict[str, int]  # relative path -> rows
-    base_pairs: pa.Table | None
+class Inputs:
+    """What validation learned: rows per input (path relative to the data root), sizes
+    of trajectory files by source, and the base pairs table (already parsed)."""
+
+    rows: dict[str, int]
     sizes: dict[str, int]
+    base_pairs: pa.Table | None
 
 
-def _validate(manifest: Manifest) -> _Inputs:
+def validate_inputs(manifest: Manifest) -> Inputs:
     """Read and check every input; one InputError with every problem of every file."""
-    import os
-
     from prover_data.sources import check_trajectory_file, read_leandojo, read_search_config, read_theorem_list
 
     problems = []
@@ -178,7 +228,7 @@ def _validate(manifest: Manifest) -> _Inputs:
         full = attempt(read_leandojo, base_path)
         if full is not None:
             rows[rel(base_path)] = full.num_rows
-            base = full.select(["theorem_name", "tactic_index", "state_pp", "tactic"])
+            base = full
     lists = dict(manifest.held_out_paths())
     if s.theorem_index is not None:
         lists["theorem_index"] = manifest.resolve(s.theorem_index)
@@ -190,41 +240,65 @@ def _validate(manifest: Manifest) -> _Inputs:
         attempt(read_search_config, manifest.resolve(s.search_config))
     if problems:
         raise InputError(problems)
-    return _Inputs(rows, base, sizes)
+    return Inputs(rows, sizes, base)
 
 
-def _with_rows(entry, rows: dict[str, int]):
-    from dataclasses import replace
+def _validate_and_prepare(manifest: Manifest, work: Path, stages: _Stages):
+    """Validate the inputs while DuckDB materializes the trajectory views.
 
-    return replace(entry, rows=rows.get(entry.path))
+    Validation is mostly Python; DuckDB runs on its own threads and releases the GIL,
+    so the two overlap. If validation fails, the DuckDB work is interrupted and its
+    error (a bad file upsets it too) is dropped: the user gets the validation report.
+    """
+    holder: dict = {}
+    cancelled = threading.Event()
+
+    def prepare():
+        with stages("trajectory views", total=len(MATERIALIZED)) as advance:
+            con = holder["con"] = work_connection(manifest, work)
+            for view in MATERIALIZED:
+                if cancelled.is_set():
+                    return con
+                con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")
+                advance(1)
+            return con
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(prepare)
+        try:
+            with stages("validate inputs"):
+                inputs = validate_inputs(manifest)
+        except BaseException:
+            cancelled.set()
+            if "con" in holder:
+                holder["con"].interrupt()
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 - the validation error is the one to report
+                pass
+            if "con" in holder:
+                holder["con"].close()
+            raise
+        return future.result(), inputs
+
+
+def work_connection(manifest: Manifest, work: Path):
+    """The build's DuckDB connection: views over the manifest, spilling under ``work``."""
+    from prover_data.views import connect
+
+    work.mkdir(parents=True, exist_ok=True)
+    con = connect(manifest, base_pairs=None, read_base_pairs=False)
+    con.execute(f"SET threads = {THREADS}")
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute("SET preserve_insertion_order = true")
+    con.execute(f"SET temp_directory = '{(work / 'spill').as_posix()}'")
+    return con
 
 
 # --------------------------------------------------------------------------- outputs
 
-# Views that several outputs and statistics read, computed once into temporary tables
-# (the temp schema comes first in DuckDB's search path, so every view that names them
-# reads the table). DuckDB offloads them to the spill directory past memory_limit, so
-# a 10M-record build stays within a few GiB.
-MATERIALIZED = ("trajectories", "theorem_split", "sft_candidates", "sft_pairs",
-                "contrastive_negatives", "contrastive_samples", "states")
-MEMORY_LIMIT = "2GB"
 
-
-def _work_connection(manifest: Manifest, inputs: "_Inputs", work: Path):
-    from prover_data.views import connect
-
-    work.mkdir()
-    con = connect(manifest, base_pairs=inputs.base_pairs)
-    con.execute("SET threads = 2")
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    con.execute("SET preserve_insertion_order = true")
-    con.execute(f"SET temp_directory = '{(work / 'spill').as_posix()}'")
-    for view in MATERIALIZED:
-        con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")
-    return con
-
-
-def _write_parquet(con, query: str, path: Path, schema: pa.Schema) -> int:
+def _write_parquet(con, query: str, path: Path, schema: pa.Schema, advance=lambda n: None) -> int:
     """Stream a query into parquet in exact ROW_GROUP-row groups; return the row count."""
     reader = con.sql(query).to_arrow_reader(ROW_GROUP)
     total = 0
@@ -240,9 +314,11 @@ def _write_parquet(con, query: str, path: Path, schema: pa.Schema) -> int:
                 rest = table.slice(ROW_GROUP)
                 pending, pending_rows = rest.to_batches(), rest.num_rows
                 total += ROW_GROUP
+                advance(ROW_GROUP)
         if pending_rows or total == 0:
             writer.write_table(pa.Table.from_batches(pending, schema), row_group_size=ROW_GROUP)
             total += pending_rows
+            advance(pending_rows)
     return total
 
 
@@ -254,46 +330,68 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+VIEWS_DB = "views.duckdb"
+
+
 def _ensure_views_db(out: Path) -> None:
     """``views.duckdb``: views over the outputs, so ``duckdb build/NAME/views.duckdb`` works.
 
-    DuckDB checks a view's files when the view is created, so the file is made after
-    the build directory is in place, under a temporary name renamed into place. It
-    names the outputs by absolute path; it is a convenience, outside the lock.
+    The views name the outputs by absolute path (DuckDB resolves a relative path
+    against the working directory, not the database file), so the file is made after
+    the build directory is in place and remade when the directory has moved. It is a
+    convenience outside the lock and outside the byte-determinism promise (a DuckDB
+    database file is not byte-reproducible).
     """
-    import os
-
     import duckdb
 
-    final = out / "views.duckdb"
-    if final.is_file():
+    final = out / VIEWS_DB
+    targets = {name: (out.resolve() / f"{name}.parquet").as_posix() for name in OUTPUTS}
+    if final.is_file() and _views_point_at(final, targets):
         return
-    tmp = out / f".views.duckdb.tmp-{os.getpid()}"
+    tmp = out / f".{VIEWS_DB}.tmp-{os.getpid()}"
     tmp.unlink(missing_ok=True)
     con = duckdb.connect(str(tmp))
-    for name in OUTPUTS:
-        target = (out.resolve() / f"{name}.parquet").as_posix().replace("'", "''")
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{target}')")
+    for name, target in targets.items():
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{_quote(target)}')")
     con.close()
     os.replace(tmp, final)
+
+
+def _views_point_at(db: Path, targets: dict[str, str]) -> bool:
+    import duckdb
+
+    try:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            sql = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall())
+        finally:
+            con.close()
+    except duckdb.Error:
+        return False
+    return all(name in sql and _quote(t) in sql[name] for name, t in targets.items())
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
 
 
 # --------------------------------------------------------------------------- stats
 
 
-def _stats(con, manifest: Manifest, inputs: _Inputs) -> dict:
-    """Every figure of the report, from the views."""
+def collect_stats(con, manifest: Manifest, inputs: Inputs) -> dict:
+    """Every figure of the report, from the views; ``report.render`` turns it into text."""
     files = [dict(zip(("file_order", "source", "total", "positive", "usable", "empty", "sorry", "dup"), r))
              for r in con.execute("SELECT * FROM sft_file_stats").fetchall()]
     for f in files:
         f["file"] = f"{f['source']}.parquet"
         f["size_bytes"] = inputs.sizes.get(f["source"], 0)
     agree = dict(zip(("usable_parent", "usable_compat", "only_parent", "only_compat"),
-                     con.execute("SELECT * FROM pairing_agreement").fetchone()))
+                     con.execute("SELECT * FROM pairing_agreement").fetchall()[0]))
     by_split = dict(con.execute(
         "SELECT split || ':' || (source = 'base')::INT, count(*) FROM sft_pairs GROUP BY ALL").fetchall())
-    base_usable_train = con.execute(
-        "SELECT count(*) FROM base_pairs_classified WHERE status = 'usable' AND split = 'train'").fetchone()[0]
+    base_usable = dict(con.execute(
+        "SELECT split, count(*) FROM base_pairs_classified WHERE status = 'usable' GROUP BY ALL").fetchall())
+    base_status = dict(con.execute("SELECT status, count(*) FROM base_pairs_classified GROUP BY ALL").fetchall())
     bp = manifest.sources.base_pairs
     sft = {
         "pairing": manifest.filters.pairing,
@@ -305,28 +403,34 @@ def _stats(con, manifest: Manifest, inputs: _Inputs) -> dict:
         "trajectory_val": by_split.get("val:0", 0),
         "base_train": by_split.get("train:1", 0),
         "base_val": by_split.get("val:1", 0),
-        "base_usable_train": base_usable_train,
+        "base_usable_train": base_usable.get("train", 0),
+        "base_usable_val": base_usable.get("val", 0),
+        "base_records": sum(base_status.values()),
+        "base_filtered": {k: base_status.get(k, 0) for k in ("empty", "sorry", "dup")},
         "base_subsample": bp.subsample if bp else None,
         "pairing_agreement": agree,
     }
     sft["combined_train"] = sft["trajectory_train"] + sft["base_train"]
     sft["combined_val"] = sft["trajectory_val"] + sft["base_val"]
 
-    cols = ("split", "records", "eligible_theorems", "eligible_positive_records", "sibling_negatives",
-            "non_sibling_negatives", "total_negatives", "siblings_file_rule", "siblings_theorem_rule")
-    contrastive = {r[0]: dict(zip(cols[1:], r[1:])) for r in con.execute("SELECT * FROM contrastive_stats").fetchall()}
+    rows = con.execute("SELECT * FROM contrastive_stats")
+    cols = [d[0] for d in rows.description]
+    contrastive: dict = {r[0]: dict(zip(cols[1:], r[1:])) for r in rows.fetchall()}
     c = manifest.contrastive
     samples = dict(con.execute("SELECT split, count(*) FROM contrastive_samples GROUP BY ALL").fetchall())
-    tiers = dict(con.execute("SELECT t, count(*) FROM (SELECT unnest(neg_tiers) AS t FROM contrastive_samples) GROUP BY ALL").fetchall())
+    tiers = {f"{s}:{t}": n for s, t, n in con.execute(
+        "SELECT split, t, count(*) FROM (SELECT split, unnest(neg_tiers) AS t FROM contrastive_samples) GROUP BY ALL"
+    ).fetchall()}
     hard = round(c.k_negatives * c.hard_ratio)
     medium = round(c.k_negatives * c.medium_ratio)
     contrastive.update({
-        "k": c.k_negatives, "rounds": c.rounds, "sibling_scope": c.sibling_scope,
+        "k": c.k_negatives, "rounds": c.rounds, "seed": c.seed, "sibling_scope": c.sibling_scope,
         "positive_states": c.positive_states,
         "quotas": {"hard": hard, "medium": medium, "easy": c.k_negatives - hard - medium},
-        "samples": {"train": samples.get("train", 0), "val": samples.get("val", 0), "tiers": tiers},
+        "samples": {split: {"rows": samples.get(split, 0),
+                            "tiers": {t: tiers.get(f"{split}:{t}", 0) for t in ("hard", "medium", "easy")}}
+                    for split in ("train", "val")},
     })
-    unique_states = con.execute("SELECT count(*) FROM states").fetchone()[0]
     emb = manifest.embeddings
     stats = {
         "name": manifest.name,
@@ -338,9 +442,10 @@ def _stats(con, manifest: Manifest, inputs: _Inputs) -> dict:
         "sft": sft,
         "contrastive": contrastive,
         "embeddings": {
-            "unique_states": unique_states,
+            "unique_states": con.execute("SELECT count(*) FROM states").fetchall()[0][0],
             "dim": emb.dim if emb else None,
-            "note": f"cache coverage: `prover-data embeddings status {manifest.name}`" if emb else None,
+            # Filled by the embedding store's hook: states of this build it lacks.
+            "uncached": None,
         },
     }
     if manifest.sources.search_config is not None:

@@ -139,7 +139,14 @@ class LockDiff:
 
 
 def diff(a: Lock, b: Lock) -> LockDiff:
-    """What changed from build A to build B, and whether the records did."""
+    """What changed from build A to build B, and whether the records did.
+
+    Record outputs are the ones with rows (datasets, eval sets); the report is
+    metadata: it states input sizes, so it changes when only the bytes of an input
+    did. The verdict: "same records" when nothing at all differs, "metadata only"
+    when every record output is byte-identical but inputs, SQL, versions, manifest or
+    report differ, "different records" otherwise.
+    """
     ia = {(e.role, e.path): e for e in a.inputs}
     ib = {(e.role, e.path): e for e in b.inputs}
     label = lambda k: f"{k[0]}: {k[1]}"  # noqa: E731
@@ -148,19 +155,22 @@ def diff(a: Lock, b: Lock) -> LockDiff:
     changed = sorted(label(k) for k in ia.keys() & ib.keys() if ia[k].hash != ib[k].hash)
     outputs = {}
     for name in sorted(a.outputs.keys() | b.outputs.keys()):
-        oa, ob = a.outputs.get(name), b.outputs.get(name)
+        oa, ob = a.outputs.get(name) or {}, b.outputs.get(name) or {}
+        ra, rb = oa.get("rows"), ob.get("rows")
         outputs[name] = {
-            "rows_a": oa["rows"] if oa else None,
-            "rows_b": ob["rows"] if ob else None,
-            "delta": (ob["rows"] if ob else 0) - (oa["rows"] if oa else 0),
-            "same_content": bool(oa and ob and oa["hash"] == ob["hash"]),
+            "rows_a": ra,
+            "rows_b": rb,
+            "delta": None if ra is None and rb is None else (rb or 0) - (ra or 0),
+            "same_content": bool(oa and ob and oa.get("hash") == ob.get("hash")),
+            "records": ra is not None or rb is not None,
         }
     sql_changed = sorted(n for n in a.sql.keys() | b.sql.keys() if a.sql.get(n) != b.sql.get(n))
     versions = {k: (a.versions.get(k, "-"), b.versions.get(k, "-"))
                 for k in sorted(a.versions.keys() | b.versions.keys()) if a.versions.get(k) != b.versions.get(k)}
     manifest_changed = a.manifest.get("hash") != b.manifest.get("hash")
-    records_same = all(o["same_content"] for o in outputs.values())
-    anything_else = bool(added or removed or changed or sql_changed or versions or manifest_changed)
+    records_same = all(o["same_content"] for o in outputs.values() if o["records"])
+    anything_else = bool(added or removed or changed or sql_changed or versions or manifest_changed
+                         or not all(o["same_content"] for o in outputs.values()))
     if records_same and not anything_else:
         verdict = "same records"
     elif records_same:

@@ -105,6 +105,9 @@ class Embeddings:
     dim: int | None = None
     tag: str | None = None  # store version tag the trainers pin, e.g. "iter_4_fp16"
     batch_size: int = 8
+    # Text the encoder reads for a state: "raw" (the state itself) or "deepseek_prover_v2"
+    # (BurnQED's DeepSeek-Prover-V2 prompt; see prover_data/embeddings/fingerprint.py).
+    prompt: Literal["raw", "deepseek_prover_v2"] = "raw"
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,9 @@ class Certificates:
     seed: int = 42
     stratify_by: Literal["first_tactic", "source"] = "first_tactic"
     include_base_pairs: bool = True
+    # "every_step": the goal state before every tactic; "first": the theorem's initial
+    # state, then the tactics alone (whole-proof style, several times shorter).
+    states: Literal["every_step", "first"] = "every_step"
 
 
 # --------------------------------------------------------------------------- trainers
@@ -210,6 +216,7 @@ class CharGPTTrainer:
     patience: int = 5
     keep_best: int = 3
     seed: int = 42
+    log_every: int = 50  # optimizer steps between training-loss lines
 
 
 @dataclass(frozen=True)
@@ -276,7 +283,7 @@ def find_manifest(name_or_path: str | Path) -> Path:
     if candidate.suffix == ".toml" or candidate.exists():
         if candidate.is_file():
             return candidate.resolve()
-        raise InputError.one(str(candidate), "manifest file not found")
+        raise InputError.one(str(candidate), "manifest file not found", check="no_file")
     dirs = [Path(d) for d in os.environ.get(MANIFEST_DIR_ENV, "").split(os.pathsep) if d]
     dirs.append(Path.cwd() / "manifests")
     for d in dirs:
@@ -285,7 +292,8 @@ def find_manifest(name_or_path: str | Path) -> Path:
             return p.resolve()
     looked = ", ".join(str(d) for d in dirs)
     raise InputError.one(
-        str(name_or_path), f"no manifest named '{name_or_path}' (looked for {name_or_path}.toml in {looked})"
+        str(name_or_path), f"no manifest named '{name_or_path}' (looked for {name_or_path}.toml in {looked})",
+        check="no_file",
     )
 
 
@@ -297,9 +305,9 @@ def load_manifest(
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as e:
-        raise InputError.one(str(path), f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+        raise InputError.one(str(path), f"not UTF-8 text ({e.reason} at byte {e.start})", check="not_utf8") from None
     except tomllib.TOMLDecodeError as e:
-        raise InputError.one(str(path), f"not valid TOML: {e}") from None
+        raise InputError.one(str(path), f"not valid TOML: {e}", check="bad_toml") from None
 
     problems: list[Problem] = []
     values = _build(Manifest, raw, "", str(path), problems)
@@ -331,7 +339,7 @@ def _check_values(m: Manifest) -> list[Problem]:
     out: list[Problem] = []
 
     def bad(key: str, message: str) -> None:
-        out.append(Problem(f, message, key=key))
+        out.append(Problem(f, message, key=key, check="bad_value"))
 
     if not m.name or not m.name.replace("_", "").replace("-", "").isalnum():
         bad("name", f"expected letters, digits, '_' or '-', got {m.name!r}")
@@ -383,7 +391,8 @@ def _check_files(m: Manifest) -> list[Problem]:
     for i, pattern in enumerate(m.sources.trajectories):
         matches = _expand(m.resolve(pattern))
         if not matches or not all(p.is_file() for p in matches):
-            out.append(Problem(f, f"no such file: {m.resolve(pattern)} (data root {m.root})", key=f"sources.trajectories[{i}]"))
+            out.append(Problem(f, f"no such file: {m.resolve(pattern)} (data root {m.root})", key=f"sources.trajectories[{i}]",
+                               check="no_file"))
     singles = {
         "sources.theorem_index": m.sources.theorem_index,
         "sources.base_pairs.path": m.sources.base_pairs.path if m.sources.base_pairs else None,
@@ -392,7 +401,7 @@ def _check_files(m: Manifest) -> list[Problem]:
     singles.update({f"sources.held_out.{k}": v for k, v in m.sources.held_out.items()})
     for key, rel in singles.items():
         if rel is not None and not m.resolve(rel).is_file():
-            out.append(Problem(f, f"no such file: {m.resolve(rel)} (data root {m.root})", key=key))
+            out.append(Problem(f, f"no such file: {m.resolve(rel)} (data root {m.root})", key=key, check="no_file"))
     return out
 
 
@@ -402,7 +411,7 @@ def _check_files(m: Manifest) -> list[Problem]:
 def _build(cls: type, raw: object, prefix: str, file: str, problems: list[Problem]) -> dict:
     """Check ``raw`` against dataclass ``cls``; return constructor kwargs (possibly partial)."""
     if not isinstance(raw, dict):
-        problems.append(Problem(file, f"expected a table, got {_tname(raw)}", key=prefix or "(top level)"))
+        problems.append(Problem(file, f"expected a table, got {_tname(raw)}", key=prefix or "(top level)", check="wrong_type"))
         return {}
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
@@ -410,7 +419,8 @@ def _build(cls: type, raw: object, prefix: str, file: str, problems: list[Proble
     for key, value in raw.items():
         dotted = f"{prefix}.{key}" if prefix else key
         if key not in fields:
-            problems.append(Problem(file, f"unknown key (expected one of: {', '.join(fields)})", key=dotted))
+            problems.append(Problem(file, f"unknown key (expected one of: {', '.join(fields)})", key=dotted,
+                                    check="unknown_key"))
             continue
         ok, converted = _convert(hints[key], value, dotted, file, problems)
         if ok:
@@ -418,7 +428,7 @@ def _build(cls: type, raw: object, prefix: str, file: str, problems: list[Proble
     for name, f in fields.items():
         if name not in raw and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             dotted = f"{prefix}.{name}" if prefix else name
-            problems.append(Problem(file, "required key is missing", key=dotted))
+            problems.append(Problem(file, "required key is missing", key=dotted, check="missing_key"))
     return out
 
 
@@ -433,11 +443,12 @@ def _convert(tp, value, key: str, file: str, problems: list[Problem]) -> tuple[b
     if origin is Literal:
         if value in args:
             return True, value
-        problems.append(Problem(file, f"expected one of {', '.join(map(repr, args))}, got {value!r}", key=key))
+        problems.append(Problem(file, f"expected one of {', '.join(map(repr, args))}, got {value!r}", key=key,
+                                check="bad_value"))
         return False, None
     if origin is tuple:
         if not isinstance(value, list):
-            problems.append(Problem(file, f"expected a list, got {_tname(value)}", key=key))
+            problems.append(Problem(file, f"expected a list, got {_tname(value)}", key=key, check="wrong_type"))
             return False, None
         item_tp = args[0]
         items = []
@@ -449,7 +460,7 @@ def _convert(tp, value, key: str, file: str, problems: list[Problem]) -> tuple[b
         return ok, tuple(items)
     if origin is dict:
         if not isinstance(value, dict):
-            problems.append(Problem(file, f"expected a table, got {_tname(value)}", key=key))
+            problems.append(Problem(file, f"expected a table, got {_tname(value)}", key=key, check="wrong_type"))
             return False, None
         ok = True
         out = {}
@@ -478,7 +489,7 @@ def _convert(tp, value, key: str, file: str, problems: list[Problem]) -> tuple[b
             return True, value
     else:  # pragma: no cover - a field type this reader does not know is a bug here
         raise TypeError(f"manifest field {key} has unsupported type {tp}")
-    problems.append(Problem(file, f"expected {tp.__name__}, got {_tname(value)} {value!r}", key=key))
+    problems.append(Problem(file, f"expected {tp.__name__}, got {_tname(value)} {value!r}", key=key, check="wrong_type"))
     return False, None
 
 

@@ -5,7 +5,8 @@ The layout and wording follow the iteration report our users already write by ha
 ``Embeddings`` line, the eval-set lines), so a build's ``report.md`` can be pasted
 into theirs; notes under each table say where our numbers mean something more
 precise than the original (pairing, split, siblings). Rendering is a pure function
-of the stats dict, so the report is as deterministic as the stats.
+of the stats dict (``build.collect_stats`` plus what hooks add), so the report is as
+deterministic as the stats.
 """
 
 from __future__ import annotations
@@ -48,19 +49,20 @@ def render(stats: dict) -> str:
         out += [stats["description"], ""]
     out += [f"Manifest `{stats['manifest']}`; built by prover-data {stats['version']}; "
             f"lock `lock.json`. Regenerate with `prover-data build-manifest {stats['name']}`.", ""]
-    out += _sft_section(stats)
-    out += _ebm_section(stats)
+    out += sft_section(stats)
+    out += ebm_section(stats)
     if stats.get("eval"):
-        out += _eval_section(stats)
+        out += eval_section(stats)
     if stats.get("search_config_text"):
         out += ["## Search Config", "", "```toml", stats["search_config_text"].rstrip(), "```", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
-def _sft_section(stats: dict) -> list[str]:
+def sft_section(stats: dict) -> list[str]:
     sft = stats["sft"]
     out = ["## LLM Fine-tuning Data", "", "### Training Data Sources"]
-    if sft["base_train"] or sft["base_val"]:
+    has_base = sft["base_records"] > 0
+    if has_base:
         sub = sft["base_subsample"]
         how = f"subsampled to {_short(sub)}" if sub is not None and sub < sft["base_usable_train"] else "all"
         out.append(f"- Base Mathlib tactic pairs ({how})")
@@ -72,25 +74,41 @@ def _sft_section(stats: dict) -> list[str]:
     out.append(f"- **Combined training set**: {_n(sft['combined_train'])} "
                f"({_short(sft['base_train'])} base + {_n(sft['trajectory_train'])} trajectory)")
     agree = sft["pairing_agreement"]
-    pairing = ("(parent's state, tactic): the state each tactic was applied to"
-               if sft["pairing"] == "parent" else "BurnQED-compatible (row's own state, tactic)")
+    parent = sft["pairing"] == "parent"
+    pairing = ("(parent's state, tactic), the state each tactic was applied to" if parent
+               else "BurnQED-compatible (the record's own state, tactic), as BurnQED's train_llm.py pairs them")
+    other = "BurnQED's own-state pairing" if parent else "the parent pairing"
     out += [
         "",
-        f"Pairing: {pairing}. Under the other pairing the usable count would be "
-        f"{_n(agree['usable_compat'] if sft['pairing'] == 'parent' else agree['usable_parent'])}; "
-        f"{_n(agree['only_parent'])} pairs exist only under the parent pairing and "
-        f"{_n(agree['only_compat'])} only under BurnQED's own-state pairing.",
-        f"Split: by theorem (val fraction {stats['split']['val_fraction']}, seed {stats['split']['seed']}); "
-        f"no theorem has pairs in both splits. Validation set: {_n(sft['combined_val'])} pairs "
-        f"({_n(sft['base_val'])} base + {_n(sft['trajectory_val'])} trajectory).",
+        f"Pairing: {pairing}. Under {other} the usable count would be "
+        f"{_n(agree['usable_compat'] if parent else agree['usable_parent'])}; the two pairings disagree on "
+        f"{_n(agree['only_parent'] + agree['only_compat'])} pairs ({_n(agree['only_parent'])} only under the "
+        f"parent pairing, {_n(agree['only_compat'])} only under BurnQED's).",
         "",
+        f"Split: by theorem (val fraction {stats['split']['val_fraction']}, seed {stats['split']['seed']}; "
+        "a theorem's split depends on its name and the seed only): no theorem has pairs, base pairs "
+        "included, in both splits. BurnQED's trainer split its trajectory examples by a random 10% of "
+        "*examples*, which lets one theorem teach train and be scored in val. "
+        f"Validation set: {_n(sft['combined_val'])} pairs ({_n(sft['base_val'])} base + "
+        f"{_n(sft['trajectory_val'])} trajectory).",
     ]
+    if has_base:
+        filtered = sft["base_filtered"]
+        out += [
+            "",
+            f"Base pairs: {_n(sft['base_records'])} traced tactics; {_n(filtered['empty'])} empty, "
+            f"{_n(filtered['sorry'])} sorry and {_n(filtered['dup'])} duplicate pairs dropped; "
+            f"{_n(sft['base_usable_train'])} train-side pairs "
+            + (f"subsampled to {_n(sft['base_train'])} " if sft["base_train"] < sft["base_usable_train"] else "")
+            + f"by a seeded content hash; {_n(sft['base_val'])} pairs of val theorems go to validation.",
+        ]
+    out.append("")
     if stats.get("plots", {}).get("sft_sources"):
         out += [f"![SFT pairs per source]({stats['plots']['sft_sources']})", ""]
     return out
 
 
-def _ebm_section(stats: dict) -> list[str]:
+def ebm_section(stats: dict) -> list[str]:
     c = stats["contrastive"]
     tr, va = c["train"], c["val"]
     total_mb = sum(f["size_bytes"] for f in stats["files"]) / 1_000_000
@@ -111,32 +129,63 @@ def _ebm_section(stats: dict) -> list[str]:
         f"| Total negatives | {_n(tr['total_negatives'])} | {_n(va['total_negatives'])} |",
         "",
     ]
-    extra = (tr["siblings_theorem_rule"] + va["siblings_theorem_rule"]) - (tr["siblings_file_rule"] + va["siblings_file_rule"])
-    scope = c["sibling_scope"]
-    out += [
-        "Eligible positives counts theorems with at least one positive state, as BurnQED's sampler "
-        f"prints it ({_n(tr['eligible_positive_records'])} train / {_n(va['eligible_positive_records'])} val "
-        "positive records). "
-        + (f"Siblings are matched within one file's search (state ids number one search's nodes); "
-           f"BurnQED's cross-file rule would add {_n(extra)} sibling negatives that share only a "
-           "reused state id." if scope == "file" else
-           f"Siblings are matched by (theorem, parent id) across files, BurnQED's rule; matching within "
-           f"one file's search would count {_n(extra)} fewer."),
-        "",
-        f"Sampling table: {c['rounds']} round(s) x eligible theorems, K = {c['k']} negatives each "
-        f"(hard/medium/easy quotas {c['quotas']['hard']}/{c['quotas']['medium']}/{c['quotas']['easy']}, "
-        f"shortfall passed hard -> medium -> easy): {_n(c['samples']['train'])} train / "
-        f"{_n(c['samples']['val'])} val samples; negatives drawn per tier: "
-        + ", ".join(f"{t} {_n(c['samples']['tiers'].get(t, 0))}" for t in ("hard", "medium", "easy")) + ".",
-        "",
+    notes = [
+        "Records are the positive and negative records the sampler loads"
+        + (f" ({_n(tr['unknown_records'] + va['unknown_records'])} `unknown` records are ignored)"
+           if tr["unknown_records"] + va["unknown_records"] else "")
+        + "; the split is by theorem.",
+        "\"Eligible positives\" counts *theorems* with at least one positive record, which is what BurnQED's "
+        "sampler prints as eligible (in BurnQED's report 6,539 + 738 = 7,277, its proved theorems); they hold "
+        f"{_n(tr['eligible_positive_records'])} train / {_n(va['eligible_positive_records'])} val positive records "
+        f"a sample may start from" + _positive_states_note(c) + ".",
     ]
+    extra = (tr["siblings_theorem_rule"] + va["siblings_theorem_rule"]) - (tr["siblings_file_rule"] + va["siblings_file_rule"])
+    if c["sibling_scope"] == "file":
+        notes.append("Siblings are negatives sharing their parent with a positive of the same theorem *in the "
+                     "same file* (state ids number the nodes of one search); BurnQED's rule, matching the parent "
+                     f"id across all files of the theorem, would count {_n(extra)} more sibling negatives, "
+                     "siblings only by a reused state id.")
+    else:
+        notes.append("Siblings are matched by (theorem, parent id) across all files, BurnQED's rule; matching "
+                     f"within one file's search (state ids are per search) would count {_n(extra)} fewer.")
+    q = c["quotas"]
+    samples = c["samples"]
+    notes.append(
+        f"Sampling table: {c['rounds']} round(s) over the theorems with a positive, K = {c['k']} negatives each "
+        f"(hard/medium/easy {q['hard']}/{q['medium']}/{q['easy']}; a short tier passes its shortfall on, "
+        f"hard -> medium -> easy; seed {c['seed']}): "
+        + "; ".join(f"{split} {_n(samples[split]['rows'])} samples ("
+                    + ", ".join(f"{_n(samples[split]['tiers'][t])} {t}" for t in ("hard", "medium", "easy")) + ")"
+                    for split in ("train", "val"))
+        + "." + _empty_split_note(c))
+    out += [f"{i}. {note}" for i, note in enumerate(notes, 1)]
+    out.append("")
     if stats.get("plots", {}).get("contrastive"):
         out += [f"![Contrastive negatives]({stats['plots']['contrastive']})", ""]
-    out += [_embeddings_line(stats), ""]
+    out += [embeddings_line(stats), ""]
     return out
 
 
-def _embeddings_line(stats: dict) -> str:
+def _positive_states_note(c: dict) -> str:
+    if c["positive_states"] != "non_empty":
+        return ""
+    lost = (c["train"]["eligible_theorems"] - c["train"]["sampled_theorems"]) + \
+           (c["val"]["eligible_theorems"] - c["val"]["sampled_theorems"])
+    text = " (completed nodes, whose state is empty, are not sampled as positives"
+    if lost:
+        text += f"; {_n(lost)} theorems have no other positive and get no sample"
+    return text + ")"
+
+
+def _empty_split_note(c: dict) -> str:
+    empty = [s for s in ("train", "val") if c[s]["sampled_theorems"] and not c[s]["total_negatives"]]
+    if not empty:
+        return ""
+    return f" The {' and '.join(empty)} split has no negative at all: nothing to contrast, so no samples."
+
+
+def embeddings_line(stats: dict) -> str:
+    """``**Embeddings**: 217,539 unique states (dim=4096), 24 uncached (~0.01%)``."""
     e = stats["embeddings"]
     dim = f" (dim={e['dim']})" if e.get("dim") else ""
     line = f"**Embeddings**: {_n(e['unique_states'])} unique states{dim}"
@@ -145,12 +194,10 @@ def _embeddings_line(stats: dict) -> str:
         line += f", {_n(e['uncached'])} uncached (~{share:.2%})"
         if e.get("store_version"):
             line += f" for {e['encoder']} {e['dtype']} in store version `{e['store_version']}`"
-    elif e.get("note"):
-        line += f"; {e['note']}"
     return line
 
 
-def _eval_section(stats: dict) -> list[str]:
+def eval_section(stats: dict) -> list[str]:
     out = ["## Evaluation", ""]
     for name, ev in stats["eval"].items():
         out += [f"### Eval dataset: `{ev['file']}`"]
@@ -182,7 +229,7 @@ def plots(stats: dict, out_dir: Path) -> dict[str, str]:
         bottom = [b + v for b, v in zip(bottom, vals)]
     ax.set_ylabel("positive records")
     ax.set_yscale("symlog")
-    ax.set_title(f"{stats['name']}: SFT pairs per source")
+    ax.set_title(f"{stats['name']}: positive records per source, by SFT filter outcome")
     ax.legend()
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     fig.tight_layout()
@@ -191,11 +238,24 @@ def plots(stats: dict, out_dir: Path) -> dict[str, str]:
     made["sft_sources"] = "plots/sft_sources.png"
 
     c = stats["contrastive"]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
-    for ax, split in zip(axes, ("train", "val")):
-        s = c[split]
-        ax.bar(["sibling", "non-sibling"], [s["sibling_negatives"], s["non_sibling_negatives"]], color=["#e8590c", "#1971c2"])
-        ax.set_title(f"{split}: negatives ({s['eligible_theorems']:,} eligible theorems)")
+    fig, (pools, drawn) = plt.subplots(1, 2, figsize=(10, 3.8))
+    width = 0.38
+    splits = ("train", "val")
+    for i, (key, label, color) in enumerate((("sibling_negatives", "sibling", "#e8590c"),
+                                             ("non_sibling_negatives", "non-sibling", "#1971c2"))):
+        pools.bar([j + (i - 0.5) * width for j in range(2)], [c[s][key] for s in splits], width,
+                  label=label, color=color)
+    pools.set_xticks(range(2), splits)
+    pools.set_yscale("symlog")
+    pools.set_title("negative records by kind")
+    pools.legend()
+    tiers = (("hard", "#e8590c"), ("medium", "#1971c2"), ("easy", "#868e96"))
+    for i, (tier, color) in enumerate(tiers):
+        drawn.bar([j + (i - 1) * 0.27 for j in range(2)], [c["samples"][s]["tiers"][tier] for s in splits], 0.27,
+                  label=tier, color=color)
+    drawn.set_xticks(range(2), splits)
+    drawn.set_title(f"negatives drawn per tier (K = {c['k']}, {c['rounds']} rounds)")
+    drawn.legend()
     fig.tight_layout()
     fig.savefig(out_dir / "contrastive.png", dpi=100, metadata={"Software": None})
     plt.close(fig)

@@ -81,29 +81,44 @@ def variables(manifest: Manifest) -> dict[str, object]:
     }
 
 
+EMPTY_BASE_PAIRS = pa.schema([("theorem_name", pa.string()), ("tactic_index", pa.int32()),
+                              ("state_pp", pa.string()), ("tactic", pa.string())])
+
+
 def base_pairs_table(manifest: Manifest) -> pa.Table:
     """The manifest's base tactic pairs (LeanDojo), or an empty table of the same shape."""
     from prover_data.sources import read_leandojo
 
     base = manifest.sources.base_pairs
     if base is None:
-        return pa.table({"theorem_name": pa.array([], pa.string()), "tactic_index": pa.array([], pa.int32()),
-                         "state_pp": pa.array([], pa.string()), "tactic": pa.array([], pa.string())})
-    return read_leandojo(manifest.resolve(base.path)).select(["theorem_name", "tactic_index", "state_pp", "tactic"])
+        return EMPTY_BASE_PAIRS.empty_table()
+    return read_leandojo(manifest.resolve(base.path))
+
+
+def register_base_pairs(con: duckdb.DuckDBPyConnection, table: pa.Table | None) -> None:
+    """Make ``table`` (``sources.read_leandojo``'s columns) the ``base_pairs_input`` of ``con``.
+
+    Views bind names when queried, so this may replace the table after the views exist.
+    """
+    table = EMPTY_BASE_PAIRS.empty_table() if table is None else table.select(EMPTY_BASE_PAIRS.names)
+    con.register("base_pairs_input", table)
 
 
 def connect(manifest: Manifest, database: str = ":memory:", *,
-            base_pairs: pa.Table | None = None) -> duckdb.DuckDBPyConnection:
+            base_pairs: pa.Table | None = None, read_base_pairs: bool = True) -> duckdb.DuckDBPyConnection:
     """A connection with every ``sql/`` view defined over ``manifest``'s inputs.
 
     ``base_pairs`` passes an already-read base pairs table (the build reads and
-    validates it once); by default it is read from the manifest's file.
+    validates it once); by default it is read from the manifest's file, unless
+    ``read_base_pairs`` is false (then it is empty until ``register_base_pairs``).
     """
     con = duckdb.connect(database)
     for name, value in variables(manifest).items():
         con.execute(f"SET VARIABLE {name} = ?", [value])
     con.register("trajectory_files", trajectory_files_table(manifest))
-    con.register("base_pairs_input", base_pairs if base_pairs is not None else base_pairs_table(manifest))
+    if base_pairs is None and read_base_pairs:
+        base_pairs = base_pairs_table(manifest)
+    register_base_pairs(con, base_pairs)
     for f in sql_files():
         con.execute(f.read_text(encoding="utf-8"))
     return con

@@ -2,10 +2,13 @@
 -- under both pairings, stripped as BurnQED's loader strips them.
 --
 -- In a search tree `tactic_applied` is the tactic that REACHED the row's state, so
--- the pair a policy should learn is (parent's state, tactic): `parent_state`. Roots
--- have no parent and teach nothing (their tactic is empty anyway). Files listed in
--- own_state_sources (BurnQED's generate-negatives output) record the tactic applied
--- AT the row's state instead; for them the row's own state is the right pair.
+-- the pair a policy should learn is (parent's state, tactic): `parent_state`, the
+-- parent being the node with state_id = parent_state_id of the same file and theorem
+-- (state ids number the nodes of one search). Roots have no parent and teach nothing:
+-- their parent_state is '' and they count as empty (their tactic is empty anyway), as
+-- does a record whose parent is missing from the file (validation rejects such files).
+-- Files listed in own_state_sources (BurnQED's generate-negatives output) record the
+-- tactic applied AT the row's state instead; for them the row's own state is the pair.
 -- `own_state` is BurnQED's pairing for every file (train_llm.py), which misaligns
 -- state and tactic for search files (a completed node's own state is even empty).
 CREATE OR REPLACE VIEW sft_candidates AS

@@ -1,10 +1,18 @@
--- sft_classify(pairing): each positive record classified as BurnQED's loader does, in
--- its order: empty (state or tactic empty) -> sorry (tactic contains 'sorry') -> dup
--- ((state, tactic) already taken earlier) -> usable. "Earlier" is manifest file order;
--- within a file the first occurrence is chosen by content (theorem, depth, state id),
--- not by row position, so shuffling a file's rows changes nothing. The filters can be
--- switched off in the manifest ([filters] drop_empty/drop_sorry/dedup); a switched-off
--- filter lets its rows through as usable.
+-- sft_classify(pairing): each positive record classified as BurnQED's train_llm.py
+-- does, in its order: empty (state or tactic empty after strip) -> sorry (tactic
+-- contains 'sorry') -> dup ((state, tactic) already taken by an earlier record) ->
+-- usable. pairing 'parent' takes `parent_state` (sft_candidates), 'burnqed_compat' the
+-- record's own state, exactly BurnQED's pair.
+--
+-- "Earlier" is manifest file order first, as BurnQED walks the files. Inside one file
+-- the record kept is chosen by content -- the least (theorem_name, depth, state_id) --
+-- not by row position, so shuffling a file's rows changes no output. No count can
+-- change by this: of several equal pairs in one file exactly one is kept whichever
+-- comes first, and an earlier file wins either way; only which theorem (and so which
+-- split) the kept pair is credited to is fixed by content instead of row order.
+--
+-- The filters can be switched off in the manifest ([filters] drop_empty, drop_sorry,
+-- dedup); a switched-off filter lets its rows through to the next rule.
 -- A table macro, so the report can classify under both pairings and compare them.
 CREATE OR REPLACE MACRO sft_classify(pairing) AS TABLE
 WITH paired AS (
@@ -32,3 +40,7 @@ SELECT *,
             WHEN occurrence > 1 THEN 'dup'
             ELSE 'usable' END AS status
 FROM ranked;
+
+-- sft_status: the positives classified under the manifest's pairing.
+CREATE OR REPLACE VIEW sft_status AS
+SELECT * FROM sft_classify(getvariable('pairing'));

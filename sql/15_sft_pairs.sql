@@ -9,6 +9,6 @@ SELECT
     unhex(md5(c.state)) AS state_hash,
     c.depth,
     s.split
-FROM sft_classify(getvariable('pairing')) AS c
+FROM sft_status AS c
 JOIN theorem_split AS s USING (theorem_name)
 WHERE c.status = 'usable';

@@ -10,7 +10,7 @@ WITH records AS (
            count(*) FILTER (WHERE status = 'empty') AS empty,
            count(*) FILTER (WHERE status = 'sorry') AS sorry,
            count(*) FILTER (WHERE status = 'dup') AS dup
-    FROM sft_classify(getvariable('pairing'))
+    FROM sft_status
     GROUP BY ALL
 )
 SELECT f.file_order, f.source, r.total,

@@ -182,7 +182,8 @@ def diff(a: str, b: str, build_root: Path, as_json: bool) -> None:
         click.echo(f"version of {pkg}: {va} -> {vb}")
     print_table("outputs", ["output", "rows A", "rows B", "delta", "content"],
                 [(n, o["rows_a"] if o["rows_a"] is not None else "-", o["rows_b"] if o["rows_b"] is not None else "-",
-                  f"{o['delta']:+,}", "same" if o["same_content"] else "differs") for n, o in d.outputs.items()])
+                  "-" if o["delta"] is None else f"{o['delta']:+,}", "same" if o["same_content"] else "differs")
+                 for n, o in d.outputs.items()])
     click.secho(f"verdict: {d.verdict}", bold=True)
 
 

@@ -1,0 +1,239 @@
+"""An independent, plain-Python computation of everything the SQL views compute.
+
+It re-implements the rules of ``sql/`` as the SQL headers state them -- loops over
+rows, dicts and sets, ``hashlib`` -- without DuckDB, so a test (and the benchmark's
+``--verify``) can hold the views to the same numbers and the same output rows. Slow
+by design (a Python loop per record); fine for the bundled sample, a few minutes at
+report scale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+import pyarrow.parquet as pq
+
+from prover_data.identity import split_bucket, state_hash
+from prover_data.manifest import Manifest
+
+BASE_ORDER = 1_000_000  # sft_pairs' source order of base pairs: after every file
+
+
+def draw(key: str) -> int:
+    """sql/01_macros.sql draw(): the first 60 bits of MD5(key)."""
+    return int(hashlib.md5(key.encode("utf-8")).hexdigest()[:15], 16)
+
+
+def sql_round(x: float) -> int:
+    """DuckDB's (and Rust's) round(): halves away from zero."""
+    return int(math.floor(x + 0.5))
+
+
+@dataclass
+class Reference:
+    files: list[dict] = field(default_factory=list)
+    sft: dict = field(default_factory=dict)
+    contrastive: dict = field(default_factory=dict)
+    unique_states: int = 0
+    outputs: dict[str, list[tuple]] = field(default_factory=dict)
+
+
+def _records(manifest: Manifest) -> list[tuple[str, list[dict]]]:
+    cols = ["theorem_name", "state_id", "state_pp", "tactic_applied", "parent_state_id", "label",
+            "depth_from_root", "remaining_depth"]
+    return [(p.stem, pq.read_table(p, columns=cols).to_pylist()) for p in manifest.trajectory_paths()]
+
+
+def _classify(files, manifest: Manifest, pairing: str) -> tuple[list[dict], list[dict]]:
+    """Per-file counts and the usable pairs (with their representative record)."""
+    f = manifest.filters
+    seen: set[tuple[str, str]] = set()
+    counts, usable = [], []
+    for order, (source, rows) in enumerate(files):
+        own = pairing == "burnqed_compat" or source in f.own_state_sources
+        by_id = {(r["theorem_name"], r["state_id"]): r for r in rows}
+        c = Counter(total=len(rows))
+        candidates = []
+        for r in rows:
+            if r["label"] != "positive":
+                continue
+            c["positive"] += 1
+            if own:
+                state, depth = r["state_pp"], r["depth_from_root"]
+            else:
+                parent = by_id.get((r["theorem_name"], r["parent_state_id"]))
+                state, depth = (parent["state_pp"] if parent else ""), r["depth_from_root"] - 1
+            candidates.append((r["theorem_name"], depth, r["state_id"], state.strip(), r["tactic_applied"].strip()))
+        # first occurrence inside a file: least (theorem, depth, state id), as sql/12 says
+        for theorem, depth, _, state, tactic in sorted(candidates, key=lambda x: (x[0].encode(), x[1], x[2])):
+            if f.drop_empty and (not state or not tactic):
+                c["empty"] += 1
+            elif f.drop_sorry and "sorry" in tactic:
+                c["sorry"] += 1
+            elif f.dedup and (state, tactic) in seen:
+                c["dup"] += 1
+            else:
+                seen.add((state, tactic))
+                c["usable"] += 1
+                usable.append(dict(theorem=theorem, source=source, order=order, state=state, tactic=tactic,
+                                   depth=depth))
+        counts.append(dict(file_order=order, source=source, total=c["total"], positive=c["positive"],
+                           usable=c["usable"], empty=c["empty"], sorry=c["sorry"], dup=c["dup"]))
+    return counts, usable
+
+
+def _split(manifest: Manifest, theorem: str) -> str:
+    return "val" if split_bucket(manifest.split.seed, theorem) < manifest.split.val_fraction else "train"
+
+
+def _base_pairs(manifest: Manifest, base) -> tuple[list[dict], Counter]:
+    """Usable base pairs after dedup, split by theorem, train side subsampled."""
+    status: Counter = Counter()
+    if base is None:
+        return [], status
+    bp = manifest.sources.base_pairs
+    rows = sorted(base.select(["theorem_name", "tactic_index", "state_pp", "tactic"]).to_pylist(),
+                  key=lambda r: (r["theorem_name"].encode(), r["tactic_index"]))
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for r in rows:
+        state, tactic = r["state_pp"].strip(), r["tactic"].strip()
+        if not state or not tactic:
+            status["empty"] += 1
+        elif "sorry" in tactic:
+            status["sorry"] += 1
+        elif (state, tactic) in seen:
+            status["dup"] += 1
+        else:
+            seen.add((state, tactic))
+            status["usable"] += 1
+            kept.append(dict(theorem=r["theorem_name"], source="base", order=BASE_ORDER, state=state,
+                             tactic=tactic, depth=r["tactic_index"], split=_split(manifest, r["theorem_name"]),
+                             rank=draw(f"{bp.seed}:{r['theorem_name']}:{state}:{tactic}")))
+    train = sorted((p for p in kept if p["split"] == "train"),
+                   key=lambda p: (p["rank"], p["theorem"].encode(), p["depth"]))
+    status["usable_train"] = len(train)
+    status["usable_val"] = sum(p["split"] == "val" for p in kept)
+    if bp.subsample is not None:
+        train = train[: bp.subsample]
+    return train + [p for p in kept if p["split"] == "val"], status
+
+
+def compute(manifest: Manifest, base=None) -> Reference:
+    """Every count of the report and every output row, by loops. ``base``: read_leandojo's table."""
+    ref = Reference()
+    files = _records(manifest)
+    counts, usable = _classify(files, manifest, manifest.filters.pairing)
+    _, usable_parent = _classify(files, manifest, "parent")
+    _, usable_compat = _classify(files, manifest, "burnqed_compat")
+    ref.files = counts
+    parent_set = {(p["state"], p["tactic"]) for p in usable_parent}
+    compat_set = {(p["state"], p["tactic"]) for p in usable_compat}
+    for p in usable:
+        p["split"] = _split(manifest, p["theorem"])
+    base_pairs, base_status = _base_pairs(manifest, base)
+    split_counts = Counter(p["split"] for p in usable)
+    base_split = Counter(p["split"] for p in base_pairs)
+    ref.sft = dict(
+        usable=len(usable), empty=sum(c["empty"] for c in counts), sorry=sum(c["sorry"] for c in counts),
+        dup=sum(c["dup"] for c in counts), trajectory_train=split_counts["train"],
+        trajectory_val=split_counts["val"], base_train=base_split["train"], base_val=base_split["val"],
+        base_usable_train=base_status["usable_train"], base_usable_val=base_status["usable_val"],
+        pairing_agreement=dict(usable_parent=len(parent_set), usable_compat=len(compat_set),
+                               only_parent=len(parent_set - compat_set), only_compat=len(compat_set - parent_set)),
+    )
+    for split in ("train", "val"):
+        rows = [(p["theorem"], p["source"], p["state"], p["tactic"], state_hash(p["state"]), p["depth"])
+                for p in usable + base_pairs if p["split"] == split]
+        order = {p["source"]: p["order"] for p in usable + base_pairs}
+        rows.sort(key=lambda r: (order[r[1]], r[0].encode(), r[5], r[2].encode(), r[3].encode()))
+        ref.outputs[f"sft_{split}"] = rows
+
+    _contrastive(ref, manifest, files)
+    return ref
+
+
+def _contrastive(ref: Reference, manifest: Manifest, files) -> None:
+    c = manifest.contrastive
+    stats = {s: Counter() for s in ("train", "val")}
+    eligible = {s: set() for s in ("train", "val")}
+    sampled = {s: set() for s in ("train", "val")}
+    positives: dict[tuple[str, str], list[tuple]] = defaultdict(list)  # (split, theorem) -> records
+    pools: dict[tuple[str, str, str], list[tuple]] = defaultdict(list)  # (split, theorem, tier) -> records
+    split_negatives: dict[str, list[tuple]] = defaultdict(list)
+    states: dict[str, Counter] = {}
+    theorem_parents: dict[str, set] = defaultdict(set)
+    for order, (source, rows) in enumerate(files):
+        for r in rows:
+            if r["label"] == "positive" and r["parent_state_id"] is not None:
+                theorem_parents[r["theorem_name"]].add(r["parent_state_id"])
+    for order, (source, rows) in enumerate(files):
+        file_parents = {(r["theorem_name"], r["parent_state_id"]) for r in rows
+                        if r["label"] == "positive" and r["parent_state_id"] is not None}
+        for r in rows:
+            theorem, label = r["theorem_name"], r["label"]
+            split = _split(manifest, theorem)
+            s = stats[split]
+            if label not in ("positive", "negative"):
+                s["unknown_records"] += 1
+                continue
+            s["records"] += 1
+            h = state_hash(r["state_pp"])
+            states.setdefault(r["state_pp"], Counter())[label] += 1
+            key = (h, order, r["state_id"])
+            if label == "positive":
+                eligible[split].add(theorem)
+                if c.positive_states == "all" or r["state_pp"] != "":
+                    sampled[split].add(theorem)
+                    s["eligible_positive_records"] += 1
+                    positives[(split, theorem)].append((*key, source, r["remaining_depth"]))
+                continue
+            in_file = r["parent_state_id"] is not None and (theorem, r["parent_state_id"]) in file_parents
+            in_theorem = r["parent_state_id"] in theorem_parents[theorem]
+            s["siblings_file_rule"] += in_file
+            s["siblings_theorem_rule"] += in_theorem
+            hard = in_file if c.sibling_scope == "file" else in_theorem
+            s["sibling_negatives" if hard else "non_sibling_negatives"] += 1
+            s["total_negatives"] += 1
+            pools[(split, theorem, "hard" if hard else "medium")].append(key)
+            split_negatives[split].append((h, theorem, order, r["state_id"]))
+    for split in ("train", "val"):
+        stats[split]["eligible_theorems"] = len(eligible[split])
+        stats[split]["sampled_theorems"] = len(sampled[split])
+    ref.contrastive = {s: dict(v) for s, v in stats.items()}
+    ref.unique_states = len(states)
+    ref.outputs["states"] = sorted(
+        (state_hash(s), s, sum(n.values()), n["positive"], n["negative"]) for s, n in states.items())
+
+    hard0, medium0 = sql_round(c.k_negatives * c.hard_ratio), sql_round(c.k_negatives * c.medium_ratio)
+    for split in ("train", "val"):
+        negs = sorted(split_negatives[split], key=lambda x: (x[0], x[1].encode(), x[2], x[3]))
+        theorems = sorted({t for (s, t) in positives if s == split}, key=str.encode)
+        samples = []
+        for rnd in range(1, c.rounds + 1):
+            for theorem in theorems:
+                if not negs:
+                    continue
+                pos = sorted(positives[(split, theorem)])
+                p = pos[draw(f"{c.seed}:positive:{rnd}:{theorem}") % len(pos)]
+                hard = sorted(pools.get((split, theorem, "hard"), []))
+                medium = sorted(pools.get((split, theorem, "medium"), []))
+                q_hard = hard0 if hard else 0
+                q_medium = medium0 + hard0 - q_hard if medium else 0
+                hashes, tiers = [], []
+                for position in range(c.k_negatives):
+                    tier = "hard" if position < q_hard else "medium" if position < q_hard + q_medium else "easy"
+                    slot = f"{c.seed}:{tier}:{rnd}:{theorem}:{position}"
+                    if tier == "easy":
+                        tries = [negs[draw(f"{slot}:{i}") % len(negs)] for i in range(3)]
+                        pick = next((t for t in tries if t[1] != theorem), tries[2])
+                        hashes.append(pick[0])
+                    else:
+                        pool = hard if tier == "hard" else medium
+                        hashes.append(pool[draw(slot) % len(pool)][0])
+                    tiers.append(tier)
+                samples.append((rnd, theorem, p[3], p[0], p[4], hashes, tiers))
+        ref.outputs[f"contrastive_{split}"] = [(i, *s) for i, s in enumerate(samples)]
