@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
+from prover_data.embeddings.keys import key_matrix
 from prover_data.errors import InputError, Problem
 from prover_data.identity import split_bucket
 from prover_data.schema import CONTRASTIVE, SFT_PAIRS
@@ -91,9 +92,9 @@ def encode_pair(tokenizer, state: str, tactic: str, max_len: int) -> tuple[list[
     Prompt and tactic are tokenized separately and concatenated. BurnQED instead
     tokenizes the whole text and searches it for the token ids of a response template
     ("```\\n"); that search misses whenever BPE merges the template with its
-    neighbours, and then silently trains on the whole prompt. Separate tokenization
-    cannot miss: the boundary is a token boundary by construction, and the prompt's ids
-    are exactly the ids the model is conditioned on when it is asked for a tactic.
+    neighbours, and the pair is then trained on whole, prompt included (only a count
+    is logged). Separate tokenization cannot miss: the boundary is a token boundary by
+    construction, and the prompt is tokenized as it is when generation starts from it.
 
     The prompt starts with the tokenizer's BOS token when it has one (the search's
     prompt starts with DeepSeek's BOS). No EOS follows the tactic, as in BurnQED: the
@@ -141,6 +142,7 @@ class SFTPairs(torch.utils.data.Dataset):
         """``n`` row indices chosen by content hash and seed (all rows when n >= len)."""
         if n >= len(self):
             return list(range(len(self)))
+
         def rank(i: int) -> tuple[float, str]:
             key = self._content_key(i)
             return split_bucket(seed, key), key
@@ -206,8 +208,8 @@ class ContrastiveSamples(torch.utils.data.Dataset):
         self.k = want
         self.embeddings = embeddings
         try:
-            self.pos_rows = np.asarray(embeddings.rows(_hash_matrix(table.column("pos_state_hash"))), np.int64)
-            neg = _hash_matrix(table.column("neg_state_hashes").combine_chunks().flatten())
+            self.pos_rows = np.asarray(embeddings.rows(key_matrix(table.column("pos_state_hash"))), np.int64)
+            neg = key_matrix(table.column("neg_state_hashes").combine_chunks().flatten())
             self.neg_rows = np.asarray(embeddings.rows(neg), np.int64).reshape(-1, want)
         except InputError as e:
             first = Problem(name, "some states of these samples have no embedding "
@@ -237,14 +239,6 @@ class ContrastiveSamples(torch.utils.data.Dataset):
             return np.arange(len(self))
         keys = [split_bucket(seed, f"{r}:{t}") for r, t in zip(self.round.tolist(), self.theorem_name)]
         return np.sort(np.argsort(np.asarray(keys), kind="stable")[:n])
-
-
-def _hash_matrix(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """uint8 [n, 16] view of a fixed_size_binary(16) array: one buffer, no per-row objects."""
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    data = np.frombuffer(array.buffers()[1], dtype=np.uint8)
-    return data[array.offset * 16:(array.offset + len(array)) * 16].reshape(-1, 16)
 
 
 @functools.lru_cache(maxsize=4)
@@ -289,7 +283,50 @@ def contrastive_loader(dataset: ContrastiveSamples, batch_size: int, seed: int, 
     """Batches of ``dataset`` for steps ``start`` .. ``stop - 1``, as dicts of tensors.
 
     ``batch_size=None`` hands each index array to ``ContrastiveSamples.__getitem__``
-    whole: one gather per batch instead of one per sample plus a collate.
+    whole: one gather per batch instead of one per sample plus a collate. The loader
+    gets its own generator: left to itself it draws a seed from torch's global RNG when
+    iteration starts, which would shift the dropout masks of a resumed run.
     """
     sampler = StepBatches(len(dataset), batch_size, seed, start, stop)
-    return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, pin_memory=pin_memory)
+    return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, pin_memory=pin_memory,
+                                       generator=torch.Generator().manual_seed(seed))
+
+
+# --------------------------------------------------------------------------- proof certificates
+
+
+class PackedCertificates(torch.utils.data.Dataset):
+    """``train.txt`` / ``val.txt`` of a certificate corpus, packed into byte rows.
+
+    Rows hold whole certificates only (``prover_data.packing``; one longer than a row
+    is left out and counted in ``packed.too_long``). Item ``i`` is ``(inputs,
+    targets)``, int64 tensors of ``context_length``: the row's bytes and the next byte
+    of each, with ``IGNORE_INDEX`` where the target is padding. Indexing with an array
+    returns a whole batch from one vectorized gather.
+    """
+
+    def __init__(self, directory: str | Path, split: str, context_length: int):
+        from prover_data.certificate_corpus import read_corpus
+        from prover_data.packing import pack
+
+        self.path = Path(directory) / f"{split}.txt"
+        self.certificates = read_corpus(directory, f"{split}.txt")
+        self.packed = pack([c.encode("utf-8") for c in self.certificates], context_length)
+        self.tokens = torch.from_numpy(self.packed.tokens.astype(np.int64))
+        self.lengths = torch.from_numpy(self.packed.lengths)
+        self.context_length = context_length
+
+    def __len__(self) -> int:
+        return self.packed.rows
+
+    def __getitem__(self, index) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = torch.as_tensor(index, dtype=torch.long)
+        rows = self.tokens[idx]
+        inputs, targets = rows[..., :-1], rows[..., 1:].clone()
+        position = torch.arange(self.context_length)
+        targets[position >= (self.lengths[idx] - 1).unsqueeze(-1)] = IGNORE_INDEX
+        return inputs, targets
+
+    def target_count(self, index) -> int:
+        """Bytes that carry loss in rows ``index``: each row's length less its first byte."""
+        return int((self.lengths[torch.as_tensor(index, dtype=torch.long)] - 1).clamp(min=0).sum())

@@ -13,9 +13,10 @@ The run, top to bottom (``train``):
   and why).
 * An optimizer step takes ``batch_size x grad_accum`` pairs. Its loss is the mean over
   all their tactic tokens, so splitting a step into micro-batches does not change it.
-* Data order is a pure function of (seed, step): pair number ``g`` of the run is
-  position ``g mod N`` of epoch ``g div N``'s seeded permutation. A resumed run needs
-  no data-loader state and sees exactly the batches of an uninterrupted one.
+* Data order is a pure function of (seed, step) (``data.batch_indices``): pair number
+  ``g`` of the run is position ``g mod N`` of epoch ``g div N``'s seeded permutation. A
+  resumed run needs no data-loader state and sees exactly the batches of an
+  uninterrupted one.
 * The learning rate is a pure function of the step (``learning_rate``), the same
   curve as transformers' warmup + cosine schedule; it has no state to save.
 * Every ``eval_every`` steps: the loss on a fixed subset of ``eval_examples`` val pairs
@@ -43,14 +44,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -58,18 +60,18 @@ from prover_data.atomic import atomic_dir, atomic_file, atomic_write_text, exclu
 from prover_data.errors import InputError, Problem
 from prover_data.identity import bytes_digest, file_digest
 from prover_data.manifest import SFTTrainer
-from prover_models.data import IGNORE_INDEX, SFTPairs, pad_sft_batch
+from prover_models.data import IGNORE_INDEX, SFTPairs, batch_indices, pad_sft_batch
 
 STATE_FILE = "trainer_state.pt"
 LOG_FILE = "log.jsonl"
 
 # Settings that shape the weights: a checkpoint resumes only under the same values.
-# (max_steps may change -- the cosine horizon moves, as when the report's run was
-# resumed -- and so may the eval, logging and saving cadence.)
+# max_steps may change (the schedule's horizon moves from the resumed step on), and so
+# may the eval, logging and saving cadence and activation checkpointing.
 RESUME_MUST_MATCH = (
     "lora_r", "lora_alpha", "lora_dropout", "lora_bias", "target_modules", "learning_rate",
     "lr_schedule", "warmup_steps", "batch_size", "grad_accum", "max_seq_len", "seed",
-    "weight_decay", "grad_clip", "dtype", "gradient_checkpointing",
+    "weight_decay", "grad_clip", "dtype",
 )
 
 
@@ -165,7 +167,9 @@ def load_model(model_dir: Path, cfg: SFTTrainer, device: str, file: str = "[trai
     torch.manual_seed(cfg.seed)  # LoRA A's initialisation
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                       bias=cfg.lora_bias, target_modules=list(cfg.target_modules), task_type="CAUSAL_LM")
-    return get_peft_model(base, lora).to(device)
+    with warnings.catch_warnings():  # peft reads a property transformers 5 renamed; harmless
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing", category=FutureWarning)
+        return get_peft_model(base, lora).to(device)
 
 
 def count_parameters(model) -> tuple[int, int]:
@@ -211,16 +215,10 @@ def learning_rate(step: int, cfg: SFTTrainer) -> float:
     return cfg.learning_rate * max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
-@lru_cache(maxsize=4)
-def _epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
-    return np.random.default_rng([seed, epoch]).permutation(n)
-
-
 def step_rows(step: int, cfg: SFTTrainer, n: int) -> list[list[int]]:
     """Training-set rows of optimizer step ``step`` (0-based), one list per micro-batch."""
-    per_step = cfg.batch_size * cfg.grad_accum
-    rows = [int(_epoch_order(cfg.seed, g // n, n)[g % n]) for g in range(step * per_step, (step + 1) * per_step)]
-    return [rows[i:i + cfg.batch_size] for i in range(0, per_step, cfg.batch_size)]
+    rows = batch_indices(n, cfg.batch_size * cfg.grad_accum, cfg.seed, step).tolist()
+    return [rows[i:i + cfg.batch_size] for i in range(0, len(rows), cfg.batch_size)]
 
 
 # --------------------------------------------------------------------------- loss
@@ -257,8 +255,12 @@ def evaluate(model, data: SFTPairs, rows: list[int], batch_size: int, pad_id: in
 
 def checkpoints(out_dir: Path) -> list[Path]:
     """``checkpoint-STEP`` directories in ``out_dir``, oldest first."""
-    found = [p for p in Path(out_dir).glob("checkpoint-*") if p.name.split("-", 1)[1].isdigit()]
-    return sorted(found, key=lambda p: int(p.name.split("-", 1)[1]))
+    return sorted((p for p in Path(out_dir).glob("checkpoint-*") if _step_of(p) is not None), key=_step_of)
+
+
+def _step_of(path: Path) -> int | None:
+    digits = path.name.removeprefix("checkpoint-")
+    return int(digits) if path.name.startswith("checkpoint-") and digits.isdigit() else None
 
 
 def save_checkpoint(out_dir: Path, step: int, model, optimizer, state: dict, keep: int) -> Path:
@@ -268,9 +270,10 @@ def save_checkpoint(out_dir: Path, step: int, model, optimizer, state: dict, kee
         torch.save({**state, "step": step, "optimizer": optimizer.state_dict(), "rng": _rng_state()}, tmp / STATE_FILE)
     if keep:
         for old in checkpoints(out_dir)[:-keep]:
-            with atomic_dir(old):  # replaced by an empty directory, then removed
-                pass
-            old.rmdir()
+            trash = old.parent / f".{old.name}.deleting"
+            shutil.rmtree(trash, ignore_errors=True)  # left by a deletion that was cut short
+            os.replace(old, trash)  # gone from checkpoints() at once, even if rmtree is cut short
+            shutil.rmtree(trash)
     return final
 
 
@@ -282,11 +285,11 @@ def load_checkpoint(path: Path, model, optimizer, meta: dict, file: str) -> dict
     state_file = path / STATE_FILE
     if not state_file.is_file():
         raise InputError.one(str(path), f"not a checkpoint of this trainer (no {STATE_FILE})")
-    state = torch.load(state_file, weights_only=True)
-    problems = [Problem(file, f"the checkpoint {path.name} was trained with {state['meta']['config'][k]!r}, "
+    state = torch.load(state_file, map_location="cpu", weights_only=True)
+    problems = [Problem(file, f"the checkpoint {path.name} was trained with {state['meta']['config'].get(k)!r}, "
                               f"this run has {meta['config'][k]!r}; resume under the same settings",
                         key=f"train.sft.{k}")
-                for k in RESUME_MUST_MATCH if state["meta"]["config"][k] != meta["config"][k]]
+                for k in RESUME_MUST_MATCH if state["meta"]["config"].get(k) != meta["config"][k]]
     for k, what in (("train_digest", "sft_train.parquet"), ("val_digest", "sft_val.parquet"),
                     ("model_digest", "the base model's config.json")):
         if state["meta"][k] != meta[k]:
@@ -322,8 +325,7 @@ def _resume_point(resume: str | Path | None, out_dir: Path) -> Path | None:
     path = Path(resume)
     if not path.is_dir():
         raise InputError.one(str(path), "no such checkpoint directory")
-    step = int(path.name.split("-", 1)[1]) if path.name.split("-", 1)[-1].isdigit() else -1
-    newer = [p.name for p in existing if int(p.name.split("-", 1)[1]) > step]
+    newer = [p.name for p in existing if _step_of(p) > (_step_of(path) or 0)]
     if newer and path.resolve().parent == out_dir.resolve():
         raise InputError.one(str(out_dir), f"holds checkpoints newer than {path.name} ({', '.join(newer)}); "
                                            "resume into another --out so --resume auto never mixes the two runs")
@@ -331,6 +333,30 @@ def _resume_point(resume: str | Path | None, out_dir: Path) -> Path | None:
 
 
 # --------------------------------------------------------------------------- the run
+
+
+class RunLog:
+    """The run's records, kept in memory (tables, checkpoints) and appended to log.jsonl.
+
+    Opening rewrites the file from ``history`` (a resumed run's history comes from its
+    checkpoint, so records a killed run wrote after that checkpoint disappear).
+    """
+
+    def __init__(self, path: Path, history: list[dict]):
+        self.history = history
+        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in history))
+        self.file = open(path, "a", encoding="utf-8")
+
+    def record(self, **entry) -> None:
+        self.history.append(entry)
+        self.file.write(json.dumps(entry) + "\n")
+        self.file.flush()
+
+    def __enter__(self) -> "RunLog":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.file.close()
 
 
 def train(cfg: SFTTrainer, *, train_path: Path, val_path: Path, out_dir: Path, device: str = "cpu",
@@ -345,13 +371,15 @@ def train(cfg: SFTTrainer, *, train_path: Path, val_path: Path, out_dir: Path, d
     """
     from transformers import AutoTokenizer
 
-    from prover_models import sft_report
-
     check_config(cfg, config_file)
     model_dir = resolve_model(cfg.base_model, config_file)
     out_dir = Path(out_dir)
     with exclusive(out_dir / ".lock", what=f"the SFT run in {out_dir}"):
         start_from = _resume_point(resume, out_dir)
+        if resume is not None and start_from is None:
+            say(f"no checkpoint in {out_dir} yet: starting from step 0")
+
+        # data first: a bad file should fail before minutes of loading a 7B model
         tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
         pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if i is not None)
         train_data = SFTPairs(train_path, tokenizer, cfg.max_seq_len)
@@ -376,80 +404,75 @@ def train(cfg: SFTTrainer, *, train_path: Path, val_path: Path, out_dir: Path, d
             "val_digest": file_digest(val_path),
         }
 
-        step, window, history = 0, [], [{"kind": "start", "trainable_params": trainable, "total_params": total,
-                                          "trainable": format_parameters(trainable, total)}]
+        step, window = 0, []  # window: losses of the steps since the last train record
+        history = [{"kind": "start", "trainable_params": trainable, "total_params": total,
+                    "trainable": format_parameters(trainable, total)}]
         if start_from is not None:
             saved = load_checkpoint(start_from, model, optimizer, meta, config_file)
             step, window = saved["step"], saved["window"]
-            history = saved["history"] + [{"kind": "resume", "step": step, "from": str(start_from),
-                                           "epoch": _epoch(step, cfg, len(train_data))}]
+            if step > cfg.max_steps:
+                raise InputError.one(config_file, f"{start_from.name} is at step {step:,}, past max_steps "
+                                                  f"{cfg.max_steps:,}", key="train.sft.max_steps")
             if saved["meta"]["config"]["max_steps"] != cfg.max_steps:
                 say(f"resuming with max_steps {cfg.max_steps} (the checkpoint's run had "
                     f"{saved['meta']['config']['max_steps']}): the learning-rate curve follows the new horizon")
+            history = saved["history"] + [{"kind": "resume", "step": step, "from": str(start_from),
+                                           "epoch": _epoch(step, cfg, len(train_data))}]
         say(f"trainable params: {format_parameters(trainable, total)}; {len(train_data):,} train pairs, "
             f"{len(val_data):,} val pairs ({len(trajectory_rows):,} trajectory), eval subset {len(eval_rows):,}")
 
-        log_path = out_dir / LOG_FILE
-        atomic_write_text(log_path, "".join(json.dumps(r) + "\n" for r in history))
-        log_file = open(log_path, "a", encoding="utf-8")
-
-        def record(entry: dict) -> None:
-            history.append(entry)
-            log_file.write(json.dumps(entry) + "\n")
-            log_file.flush()
+        def val_loss(rows: list[int]) -> float:
+            return evaluate(model, val_data, rows, cfg.batch_size, pad_id, device, autocast)
 
         task = progress.add_task("train-sft", total=cfg.max_steps, completed=step) if progress else None
         started, first_step = time.perf_counter(), step
-        model.train()
-        while step < cfg.max_steps:
-            lr = learning_rate(step, cfg)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            micro_batches = [pad_sft_batch([train_data[i] for i in rows], pad_id)
-                             for rows in step_rows(step, cfg, len(train_data))]
-            tokens = max(1, sum(target_tokens(b) for b in micro_batches))
-            step_loss = 0.0
-            for batch in micro_batches:
-                loss = loss_sum(model, batch, device, autocast)
-                (loss / tokens).backward()  # mean over the whole step's tactic tokens
-                step_loss += loss.item()
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip).item()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            window.append(step_loss / tokens)
+        with RunLog(out_dir / LOG_FILE, history) as log:
+            model.train()
+            while step < cfg.max_steps:
+                lr = learning_rate(step, cfg)
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                micro_batches = [pad_sft_batch([train_data[i] for i in rows], pad_id)
+                                 for rows in step_rows(step, cfg, len(train_data))]
+                tokens = max(1, sum(target_tokens(b) for b in micro_batches))
+                step_loss = 0.0
+                for batch in micro_batches:
+                    loss = loss_sum(model, batch, device, autocast)
+                    (loss / tokens).backward()  # the mean over the whole step's tactic tokens
+                    step_loss += loss.item() / tokens
+                grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip).item()  # before clipping
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                window.append(step_loss)
+                epoch = _epoch(step, cfg, len(train_data))
+
+                if step % cfg.log_every == 0 or step == cfg.max_steps:
+                    log.record(kind="train", step=step, epoch=epoch, loss=sum(window) / len(window),
+                               grad_norm=grad_norm, lr=lr)
+                    window = []
+                if step % cfg.eval_every == 0:
+                    loss_val = val_loss(eval_rows)
+                    log.record(kind="eval", split="subset", step=step, epoch=epoch, loss=loss_val,
+                               examples=len(eval_rows))
+                    say(f"step {step:,} | epoch {epoch:.2f} | train loss {step_loss:.4f} | "
+                        f"eval loss {loss_val:.4f} | lr {lr:.2e}")
+                if step % cfg.save_every == 0 or step == cfg.max_steps:
+                    save_checkpoint(out_dir, step, model, optimizer,
+                                    {"meta": meta, "history": log.history, "window": window}, cfg.keep_checkpoints)
+                if task is not None:
+                    progress.update(task, completed=step, description=f"train-sft loss {step_loss:.4f}")
+            seconds = time.perf_counter() - started
+
+            # the report's two final figures: the whole val set, and its trajectory pairs alone
             epoch = _epoch(step, cfg, len(train_data))
+            full = val_loss(list(range(len(val_data))))
+            log.record(kind="eval", split="full", step=step, epoch=epoch, loss=full, examples=len(val_data))
+            if trajectory_rows:
+                trajectory = full if len(trajectory_rows) == len(val_data) else val_loss(trajectory_rows)
+                log.record(kind="eval", split="trajectory", step=step, epoch=epoch, loss=trajectory,
+                           examples=len(trajectory_rows))
 
-            if step % cfg.log_every == 0 or step == cfg.max_steps:
-                record({"kind": "train", "step": step, "epoch": epoch, "loss": sum(window) / len(window),
-                        "grad_norm": grad_norm, "lr": lr})
-                window = []
-            if step % cfg.eval_every == 0:
-                val = evaluate(model, val_data, eval_rows, cfg.batch_size, pad_id, device, autocast)
-                record({"kind": "eval", "split": "subset", "step": step, "epoch": epoch, "loss": val,
-                        "examples": len(eval_rows)})
-                say(f"step {step:,} | epoch {epoch:.2f} | train loss {history[-2]['loss'] if history[-2]['kind'] == 'train' else step_loss / tokens:.4f} "
-                    f"| eval loss {val:.4f} | lr {lr:.2e}")
-            if step % cfg.save_every == 0 or step == cfg.max_steps:
-                save_checkpoint(out_dir, step, model, optimizer,
-                                {"meta": meta, "history": history, "window": window}, cfg.keep_checkpoints)
-            if task is not None:
-                progress.update(task, completed=step, description=f"train-sft loss {step_loss / tokens:.4f}")
-        seconds = time.perf_counter() - started
-
-        epoch = _epoch(step, cfg, len(train_data))
-        full = evaluate(model, val_data, list(range(len(val_data))), cfg.batch_size, pad_id, device, autocast)
-        record({"kind": "eval", "split": "full", "step": step, "epoch": epoch, "loss": full, "examples": len(val_data)})
-        if trajectory_rows:
-            traj = full if len(trajectory_rows) == len(val_data) else \
-                evaluate(model, val_data, trajectory_rows, cfg.batch_size, pad_id, device, autocast)
-            record({"kind": "eval", "split": "trajectory", "step": step, "epoch": epoch, "loss": traj,
-                    "examples": len(trajectory_rows)})
-        log_file.close()
-
-        with atomic_dir(out_dir / "adapter") as tmp:
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
         trained = step - first_step
         summary = {
             "model": str(model_dir),
@@ -467,19 +490,28 @@ def train(cfg: SFTTrainer, *, train_path: Path, val_path: Path, out_dir: Path, d
             "eval_every": cfg.eval_every,
             "steps": step,
             "epochs": epoch,
-            "resumed_from": str(start_from) if start_from else None,
             "runtime_s": seconds,
             "steps_per_s": trained / seconds if trained else None,
             "samples_per_s": trained * cfg.batch_size * cfg.grad_accum / seconds if trained else None,
-            **sft_report.tables(history),
         }
-        atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
-        atomic_write_text(out_dir / "report.md", sft_report.markdown(summary))
-        with atomic_file(out_dir / "loss.png") as f:
-            sft_report.plot(history, f)
+        _write_results(out_dir, model, tokenizer, summary, history)
         return Result(summary=summary, model=model)
 
 
 def _epoch(step: int, cfg: SFTTrainer, n: int) -> float:
     """Passes over the training pairs after ``step`` optimizer steps."""
     return step * cfg.batch_size * cfg.grad_accum / n
+
+
+def _write_results(out_dir: Path, model, tokenizer, summary: dict, history: list[dict]) -> None:
+    """OUT/adapter/, summary.json, report.md, loss.png; ``summary`` gains the report's tables."""
+    from prover_models import sft_report
+
+    with atomic_dir(out_dir / "adapter") as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    summary.update(sft_report.tables(history))
+    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(out_dir / "report.md", sft_report.markdown(summary))
+    with atomic_file(out_dir / "loss.png") as f:
+        sft_report.plot(history, f)

@@ -1,0 +1,428 @@
+"""Trainer commands: each reads a manifest's ``[train.*]`` section and a build's outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from prover_data.console import info, print_json, progress
+from prover_data.errors import InputError
+
+
+@click.command("train-sft")
+@click.argument("name")
+@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data root for the manifest (only needed to resolve its [sources]).")
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+              show_default=True, help="Builds are read from BUILD_DIR/NAME, as build-manifest writes them.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run directory: checkpoints, adapter, log, report.  [default: runs/NAME/sft]")
+@click.option("--max-steps", type=click.IntRange(min=1), default=None,
+              help="Override [train.sft] max_steps (the cosine schedule's length too): for smoke runs.")
+@click.option("--resume", metavar="PATH|auto", default=None,
+              help="Continue from a checkpoint directory, or 'auto' for the newest in --out.")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="Local base model directory, overriding [train.sft] base_model.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Where to train.  [default: cuda if available, else cpu]")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON instead of Markdown.")
+def train_sft(name: str, data_root: Path | None, build_dir: Path, out: Path | None, max_steps: int | None,
+              resume: str | None, model: Path | None, device: str | None, as_json: bool) -> None:
+    """Fine-tune a LoRA adapter on a build's SFT pairs, as the manifest's [train.sft] says.
+
+    Trains on BUILD_DIR/NAME/sft_train.parquet (base tactic pairs + trajectory train
+    pairs) with the DeepSeek-Prover tactic-state prompt and loss on tactic tokens only;
+    evaluates on a fixed subset of sft_val.parquet every eval_every steps, and on the whole val
+    set and its trajectory pairs at the end. Writes OUT/checkpoint-STEP/ every
+    save_every steps, OUT/adapter/ (the final peft adapter + tokenizer), OUT/log.jsonl,
+    OUT/summary.json, OUT/report.md (the iteration report's tables) and OUT/loss.png.
+
+    Nothing is downloaded: the base model must be a local directory or already in
+    the local Hugging Face cache.
+
+    \b
+    Examples:
+      prover-data build-manifest iter_4 --data-root replica
+      prover-data train-sft iter_4                          # 12,000 steps on a GPU
+      prover-data train-sft iter_4 --resume auto            # continue the newest checkpoint
+      prover-data train-sft iter_4 --resume runs/iter_4/sft/checkpoint-6000 --out runs/iter_4/sft_b
+      prover-data train-sft demo --model /models/DeepSeek-Prover-V2-7B --max-steps 20
+      python -m prover_models.tiny_llama /tmp/tiny build/demo/sft_train.parquet
+      prover-data train-sft demo --model /tmp/tiny --device cpu --json | jq .final_eval_loss
+    """
+    import dataclasses
+
+    import torch
+
+    from prover_data.build import build_dir as build_of
+    from prover_data.manifest import load_manifest
+    from prover_models import sft, sft_report
+
+    manifest = load_manifest(name, data_root, check_files=False)
+    cfg = manifest.train.sft
+    if model is not None:
+        cfg = dataclasses.replace(cfg, base_model=str(model))
+    if max_steps is not None:
+        cfg = dataclasses.replace(cfg, max_steps=max_steps)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise InputError.one("--device", f"CUDA is not available to this torch ({torch.__version__}); use --device cpu")
+    build = build_of(manifest, build_dir)
+    _quiet_transformers()
+    with progress(quiet=as_json) as bar:
+        result = sft.train(
+            cfg,
+            train_path=build / "sft_train.parquet",
+            val_path=build / "sft_val.parquet",
+            out_dir=out or Path("runs") / manifest.name / "sft",
+            device=device,
+            resume=resume,
+            progress=bar,
+            say=info,
+            config_file=str(manifest.path),
+        )
+    if as_json:
+        print_json(result.summary)
+    else:
+        click.echo(sft_report.markdown(result.summary))
+
+
+def _quiet_transformers() -> None:
+    """Keep transformers' own loading bars and notices off a command's output."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+@click.command("train-chargpt")
+@click.argument("name")
+@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data root for the manifest (only needed to resolve its [sources]).")
+@click.option("--certificates", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Certificate corpus, as export-certificates writes it.  [default: build/NAME-certificates]")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run directory: checkpoints, config.json, metrics.jsonl, curve.png.  [default: runs/NAME/chargpt]")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Override [train.chargpt] epochs (the schedule spans them).")
+@click.option("--max-steps", type=click.IntRange(min=0), default=None,
+              help="Stop after this many optimizer steps in all, leaving a resumable last.pt (the schedule "
+                   "still spans every epoch).")
+@click.option("--resume", metavar="PATH|auto", default=None,
+              help="Continue from a checkpoint, or 'auto' for OUT/last.pt when there is one.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Where to train.  [default: cuda if available, else cpu]")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON.")
+def train_chargpt(name: str, data_root: Path | None, certificates: Path | None, out: Path | None,
+                  epochs: int | None, max_steps: int | None, resume: str | None, device: str | None,
+                  as_json: bool) -> None:
+    """Train the byte-level GPT on a certificate corpus, as [train.chargpt] says.
+
+    Packs whole certificates of train.txt/val.txt into rows of context_length + 1
+    bytes; AdamW with warmup and cosine decay, gradient accumulation to
+    tokens_per_batch, bf16 autocast on a GPU. After each epoch: val loss and
+    perplexity, a checkpoint with optimizer state (the best keep_best by val loss stay,
+    and last.pt), curve.png, and early stopping after `patience` epochs without a
+    better val loss. Prints the parameter count; config.json holds every setting.
+
+    \b
+    Examples:
+      prover-data export-certificates demo
+      prover-data train-chargpt demo --device cpu
+      prover-data train-chargpt iter_4 --max-steps 500        # stop early ...
+      prover-data train-chargpt iter_4 --resume auto          # ... and continue exactly
+      prover-data train-chargpt demo --epochs 1 --out /tmp/run --json | jq .best
+    """
+    from prover_data.certificate_corpus import default_out
+    from prover_data.manifest import load_manifest
+    from prover_models.chargpt.train import train
+
+    manifest = load_manifest(name, data_root, check_files=False)
+    with progress(quiet=as_json) as bar:
+        summary = train(manifest, certificates or default_out(manifest), out or Path("runs") / manifest.name / "chargpt",
+                        epochs=epochs, max_steps=max_steps, resume=resume, device=device or "auto", log=info,
+                        progress=bar)
+    if as_json:
+        print_json(summary)
+        return
+    best = summary["best"]
+    info(f"{summary['parameters']:,} parameters; {summary['epochs_done']} epochs, {summary['steps_done']} steps"
+         + (f"; best val loss {best['val_loss']:.4f} (perplexity {best['val_perplexity']:.3f}) at epoch "
+            f"{best['epoch']}" if best else "")
+         + f"; kept {', '.join(summary['checkpoints']) or 'no epoch checkpoint yet'} in {summary['out']}")
+
+
+@click.command("sample-chargpt")
+@click.argument("checkpoint", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--certificates", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Corpus for prompts and the memorization check.  [default: the one the run trained on]")
+@click.option("--n", type=click.IntRange(min=1), default=16, show_default=True, help="Samples to draw.")
+@click.option("--temperature", type=click.FloatRange(min=0.0), default=0.8, show_default=True)
+@click.option("--top-p", type=click.FloatRange(min=0.0, max=1.0, min_open=True), default=0.9, show_default=True,
+              help="Nucleus sampling: keep the most likely bytes up to this probability mass.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the prompt choice and the sampling.")
+@click.option("--max-new-tokens", type=click.IntRange(min=1), default=None,
+              help="Bytes to generate per sample.  [default: up to the context length]")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the samples, one after another, to this text file.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Where to sample.  [default: cuda if available, else cpu]")
+@click.option("--json", "as_json", is_flag=True, help="The report, every sample included, as JSON.")
+def sample_chargpt(checkpoint: Path, certificates: Path | None, n: int, temperature: float, top_p: float,
+                   seed: int, max_new_tokens: int | None, out_file: Path | None, device: str | None,
+                   as_json: bool) -> None:
+    """Sample certificates from a checkpoint, prompted by val theorems, and check them.
+
+    Each prompt is the @T line of a val theorem; the model writes the rest. Reports
+    the share of samples that pass the certificate validator, and the share that are
+    near-duplicates of a training certificate (character 5-gram Jaccard of the proof
+    body >= 0.9): the memorization check.
+
+    \b
+    Examples:
+      prover-data sample-chargpt runs/demo/chargpt/last.pt --device cpu
+      prover-data sample-chargpt runs/iter_4/chargpt/epoch_042.pt --n 64 --temperature 1.0
+      prover-data sample-chargpt runs/demo/chargpt/last.pt --json | jq '.valid_share, .near_duplicate_share'
+      prover-data sample-chargpt runs/demo/chargpt/last.pt --out samples.txt && prover-data check-certificates samples.txt
+    """
+    from prover_data.atomic import atomic_write_text
+    from prover_data.console import print_table
+    from prover_models.chargpt.sample import sample
+
+    with progress(quiet=as_json) as bar:
+        report = sample(checkpoint, certificates=certificates, n=n, temperature=temperature, top_p=top_p,
+                        seed=seed, max_new_tokens=max_new_tokens, device=device or "auto", progress=bar)
+    if out_file is not None:
+        atomic_write_text(out_file, "".join(s["text"] if s["text"].endswith("\n") else s["text"] + "\n"
+                                            for s in report["samples"]))
+    if as_json:
+        print_json(report)
+        return
+    for s in report["samples"][:3]:
+        click.echo(s["text"])
+    print_table(f"{n} samples from {checkpoint} (temperature {temperature}, top-p {top_p})",
+                ["check", "samples", "share"],
+                [("pass the validator", report["valid"], f"{report['valid_share']:.1%}"),
+                 ("end with @E", round(report["finished_share"] * n), f"{report['finished_share']:.1%}"),
+                 ("near-duplicate of a train certificate", report["near_duplicates"],
+                  f"{report['near_duplicate_share']:.1%}"),
+                 ("equal to the val ground truth", report["ground_truth_matches"],
+                  f"{report['ground_truth_matches'] / n:.1%}")])
+    errors = [s["first_error"] for s in report["samples"] if s["first_error"]]
+    if errors:
+        info("first errors: " + "; ".join(sorted(set(errors))[:5]))
+
+
+# --------------------------------------------------------------------------- EBM and separation probe
+
+
+def _open_dense(embeddings_dir: Path, name: str):
+    """The dense embedding export the EBM and the probe read (``--embeddings``)."""
+    from prover_data.embeddings.dense import DenseEmbeddings
+
+    if not embeddings_dir.is_dir():
+        raise InputError.one(str(embeddings_dir), "no dense embedding export here; write one with "
+                                                  f"prover-data embeddings export {name} (or pass --embeddings DIR)")
+    return DenseEmbeddings.open(embeddings_dir)
+
+
+def _torch_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError.one("--device", f"CUDA is not available to this torch ({torch.__version__}); use --device cpu")
+    return device
+
+
+@click.command("train-ebm")
+@click.argument("name")
+@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data root for the manifest (only needed to resolve its [sources]).")
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+              show_default=True, help="Builds are read from BUILD_DIR/NAME, as build-manifest writes them.")
+@click.option("--embeddings", "embeddings_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Dense embedding export to train on, checked against the manifest's [embeddings].  "
+                   "[default: BUILD_DIR/NAME/embeddings, as prover-data embeddings export writes it]")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run directory.  [default: runs/NAME/ebm]")
+@click.option("--steps", type=click.IntRange(min=1), default=None,
+              help="Override [train.ebm] steps (the cosine schedule's length too).")
+@click.option("--resume", default="auto", show_default=True, metavar="auto|none|PATH",
+              help="'auto': continue OUT/last.pt when there is one; 'none': start afresh; or a last.pt.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--allow-dtype-cast", is_flag=True,
+              help="Train on embeddings of another dtype than the manifest's embeddings.dtype.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON.")
+def train_ebm(name: str, data_root: Path | None, build_dir: Path, embeddings_dir: Path | None, out: Path | None,
+              steps: int | None, resume: str, device: str, allow_dtype_cast: bool, as_json: bool) -> None:
+    """Train the energy-based value model on a build's contrastive samples.
+
+    Reads BUILD_DIR/NAME/contrastive_train.parquet and contrastive_val.parquet, the
+    dense embeddings of their states, and [train.ebm] (head shape, batch, lr, steps,
+    warmup). Refuses embeddings whose dtype, encoder or dimension differ from the
+    manifest's [embeddings]. Prints the report's "EBM Training Progress" table and
+    writes OUT/metrics.jsonl, progress.md, curves.png, summary.json, best.pt (lowest
+    val loss) and last.pt. Ctrl-C stops at the end of the current step; the same
+    command then continues from last.pt exactly where it stopped.
+
+    \b
+    Examples:
+      prover-data embeddings export iter_4 && prover-data train-ebm iter_4
+      prover-data train-ebm demo --steps 300 --device cpu
+      prover-data train-ebm iter_4 --embeddings /scratch/iter_4_fp16 --resume none --out runs/iter_4/ebm_b
+      prover-data train-ebm iter_4 --json | jq .best_val_loss
+    """
+    import dataclasses
+    import signal
+
+    import pyarrow.parquet as pq
+
+    from prover_data.atomic import exclusive
+    from prover_data.build import build_dir as build_of
+    from prover_data.identity import file_digest
+    from prover_data.manifest import load_manifest
+    from prover_models import ebm
+    from prover_models.data import ContrastiveSamples
+
+    manifest = load_manifest(name, data_root, check_files=False)
+    cfg = manifest.train.ebm if steps is None else dataclasses.replace(manifest.train.ebm, steps=steps)
+    ebm.check_trainer(cfg, str(manifest.path))
+    device = _torch_device(device)
+    build, out = build_of(manifest, build_dir), out or Path("runs") / manifest.name / "ebm"
+
+    source = embeddings_dir or build / "embeddings"
+    embeddings = _open_dense(source, name)
+    warnings = ebm.check_embeddings(embeddings, manifest.embeddings, source=str(source),
+                                    manifest_file=str(manifest.path), allow_dtype_cast=allow_dtype_cast)
+    for w in warnings:
+        info(f"[yellow]warning:[/] {w}")
+    k = manifest.contrastive.k_negatives
+    train_path, val_path = build / "contrastive_train.parquet", build / "contrastive_val.parquet"
+    train_set = ContrastiveSamples(train_path, embeddings, k=k)
+    val_set = None  # a tiny split can have no val theorem with both labels: train without validation
+    if not (val_path.is_file() and pq.ParquetFile(val_path).metadata.num_rows == 0):
+        val_set = ContrastiveSamples(val_path, embeddings, k=k)
+    else:
+        info("[yellow]warning:[/] contrastive_val.parquet has no samples: training without validation")
+    meta = {"manifest": manifest.name, "contrastive_train": file_digest(train_path),
+            "contrastive_val": file_digest(val_path), "k_negatives": k,
+            "embeddings": {"dtype": embeddings.dtype, "dim": embeddings.dim, "version": embeddings.version,
+                           "encoder": embeddings.encoder}}
+
+    stop = {"asked": False}
+
+    def ask_stop(signum, frame):  # finish the step, save last.pt, exit: resumable
+        stop["asked"] = True
+
+    with exclusive(out / ".lock", what=f"EBM run {out}"), progress(quiet=as_json) as bar:
+        start = None if resume == "none" else out / "last.pt" if resume == "auto" else Path(resume)
+        if resume == "auto" and not start.is_file():
+            start = None
+        task = bar.add_task("train-ebm", total=cfg.steps)
+
+        def on_step(step: int, row: dict | None) -> bool:
+            bar.update(task, completed=step + 1)
+            if row is not None and not as_json:
+                val = f" | val loss {row['val_loss']:.4f} gap {row['val_gap']:.2f}" if "val_loss" in row else ""
+                bar.console.print(f"step {step:,} | loss {row['train_loss']:.4f} gap {row['train_gap']:.2f} "
+                                  f"rank {row['train_rank']:.2f}{val} | lr {ebm.sci(row['lr'])}")
+            return stop["asked"]
+
+        previous = signal.signal(signal.SIGINT, ask_stop)
+        try:
+            summary = ebm.train(cfg, train_set, val_set, out, device=device, resume=start, meta=meta, on_step=on_step)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    if as_json:
+        print_json({**summary.to_dict(), "device": device, "meta": meta, "warnings": warnings,
+                    "train_samples": len(train_set), "val_samples": len(val_set) if val_set else 0})
+    else:
+        click.echo(ebm.progress_table(summary.log) + "\n\n" + ebm.best_line(summary))
+        info(f"run in {out}: best.pt, last.pt, metrics.jsonl, curves.png, progress.md, summary.json")
+    if summary.stopped_early:
+        info(f"stopped at step {summary.steps:,} of {summary.total_steps:,}; run the same command to continue")
+        raise SystemExit(130)
+
+
+@click.command("probe")
+@click.argument("name")
+@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data root for the manifest (only needed to resolve its [sources]).")
+@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+              show_default=True, help="Builds are read from BUILD_DIR/NAME, as build-manifest writes them.")
+@click.option("--embeddings", "embeddings_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A dense embedding export to probe (repeatable).")
+@click.option("--checkpoints", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="An LLM checkpoint (model or LoRA adapter dir), or a run dir of checkpoint-* (repeatable).")
+@click.option("--base-model", default=None, help="Base model of LoRA adapter checkpoints.  [default: the adapter's]")
+@click.option("--n-per-class", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Probe states per class, chosen by content and --seed; 0 takes all.")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Encoding batch size.")
+@click.option("--max-length", type=click.IntRange(min=1), default=None,
+              help="Tokens per state when encoding.  [default: embeddings.max_length]")
+@click.option("--dtype", type=click.Choice(["float32", "float16", "bfloat16"]), default="float32", show_default=True,
+              help="Dtype the checkpoints encode in.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where probe.json, probe.md and probe.png go.  [default: runs/NAME/probe]")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def probe(name: str, data_root: Path | None, build_dir: Path, embeddings_dirs: tuple[Path, ...],
+          checkpoints: tuple[Path, ...], base_model: str | None, n_per_class: int, seed: int, batch_size: int,
+          max_length: int | None, dtype: str, device: str, out: Path | None, as_json: bool) -> None:
+    """Separation of positive and negative state embeddings: the report's probe table.
+
+    Positives are states of BUILD_DIR/NAME/states.parquet that are only ever on proof
+    paths, negatives states only ever off them (states with both labels are left out).
+    For each dense export (--embeddings) and each LLM checkpoint (--checkpoints,
+    encoded with mean pooling of the last hidden state) prints centroid L2 distance,
+    mean norms and norm gap, and writes OUT/probe.json, probe.md and probe.png.
+
+    \b
+    Examples:
+      prover-data probe iter_4 --embeddings build/iter_4/embeddings
+      prover-data probe iter_4 --checkpoints runs/iter_4/sft --base-model /models/DeepSeek-Prover-V2-7B
+      prover-data probe demo --embeddings /scratch/fp16 --embeddings /scratch/bf16 --json
+    """
+    import json
+
+    from prover_data.atomic import atomic_dir
+    from prover_data.build import build_dir as build_of
+    from prover_data.manifest import load_manifest
+    from prover_models import probe as probing
+
+    manifest = load_manifest(name, data_root, check_files=False)
+    if not embeddings_dirs and not checkpoints:
+        raise InputError.one("probe", "nothing to probe: give --embeddings DENSE_DIR and/or --checkpoints DIR")
+    states = probing.probe_set(build_of(manifest, build_dir) / "states.parquet", n_per_class, seed)
+    max_length = max_length or (manifest.embeddings.max_length if manifest.embeddings else 2048)
+    found = probing.find_checkpoints(list(checkpoints)) if checkpoints else []
+    if found:
+        _quiet_transformers()
+    results = []
+    with progress(quiet=as_json) as bar:
+        task = bar.add_task("probe", total=len(embeddings_dirs) + len(found))
+        for d in embeddings_dirs:
+            results.append(probing.probe_embeddings(_open_dense(d, name), states, str(d)))
+            bar.advance(task)
+        for c in found:
+            results.append(probing.probe_checkpoint(c, states, base_model=base_model, max_length=max_length,
+                                                    batch_size=batch_size, device=_torch_device(device), dtype=dtype))
+            bar.advance(task)
+
+    out = out or Path("runs") / manifest.name / "probe"
+    table = probing.probe_table(results)
+    with atomic_dir(out) as tmp:
+        (tmp / "probe.json").write_text(json.dumps([r.to_dict() for r in results], indent=2, sort_keys=True) + "\n")
+        (tmp / "probe.md").write_text(table + "\n")
+        probing.plot_probe(results, tmp / "probe.png")
+    if as_json:
+        print_json({"results": [r.to_dict() for r in results], "out": str(out)})
+        return
+    click.echo(table)
+    info(f"wrote {out}/probe.json, probe.md, probe.png")
