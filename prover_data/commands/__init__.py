@@ -14,6 +14,18 @@ _ENTRIES: list[tuple[str, str]] = [
     ("prover_data.commands.build", "diff"),
     ("prover_data.commands.validate", "validate"),
     ("prover_data.commands.synth", "synth"),
+    ("prover_data.commands.embeddings", "embed"),
+    ("prover_data.commands.embeddings", "embeddings"),
+    ("prover_data.commands.export", "export_hf"),
+    ("prover_data.commands.train", "train_sft"),
+    ("prover_data.commands.certificates", "export_certificates"),
+    ("prover_data.commands.certificates", "check_certificates"),
+    ("prover_data.commands.train", "train_chargpt"),
+    ("prover_data.commands.train", "sample_chargpt"),
+    ("prover_data.commands.train", "train_ebm"),
+    ("prover_data.commands.train", "probe"),
+    ("prover_data.commands.leandojo", "import_leandojo"),
+    ("prover_data.commands.eval", "eval_group"),
 ]
 
 
