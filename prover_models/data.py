@@ -186,9 +186,10 @@ class ContrastiveSamples(torch.utils.data.Dataset):
 
     Indexing with an array of sample indices returns a whole batch from one vectorized
     gather of its (1 + K) * n vectors; the hot path of EBM training runs no per-row
-    Python. An int index returns one sample. Items are dicts of numpy arrays: ``pos``
-    [..., d], ``neg`` [..., K, d] (float32) and ``depth`` [...] (remaining proof depth
-    of the positive, -1 when unknown).
+    Python. An int index returns one sample. Items are dicts of tensors: ``pos``
+    [..., d] and ``neg`` [..., K, d] in the store's dtype (float16, bfloat16 or
+    float32: ``widen`` makes them float32 on the training device) and ``depth`` [...]
+    (remaining proof depth of the positive, -1 when unknown).
     """
 
     def __init__(self, path: str | Path, embeddings, *, k: int | None = None):
@@ -225,12 +226,12 @@ class ContrastiveSamples(torch.utils.data.Dataset):
     def __getitem__(self, index) -> dict[str, np.ndarray]:
         idx = np.asarray(index, dtype=np.int64)
         rows = np.concatenate([self.pos_rows[idx].reshape(-1), self.neg_rows[idx].reshape(-1)])
-        vectors = self.embeddings.gather(rows)  # one vectorized read of (1 + K) * n rows
+        vectors = stored_tensor(self.embeddings.gather_stored(rows), self.embeddings.dtype)  # one read of (1 + K) * n rows
         n = idx.size
         return {
             "pos": vectors[:n].reshape(*idx.shape, -1),
             "neg": vectors[n:].reshape(*idx.shape, self.k, -1),
-            "depth": self.depth[idx],
+            "depth": torch.as_tensor(self.depth[idx]),
         }
 
     def sample(self, n: int, seed: int) -> np.ndarray:
@@ -239,6 +240,21 @@ class ContrastiveSamples(torch.utils.data.Dataset):
             return np.arange(len(self))
         keys = [split_bucket(seed, f"{r}:{t}") for r, t in zip(self.round.tolist(), self.theorem_name)]
         return np.sort(np.argsort(np.asarray(keys), kind="stable")[:n])
+
+
+def stored_tensor(raw: np.ndarray, dtype: str) -> torch.Tensor:
+    """Stored vectors as a tensor of their own dtype, without a copy (bfloat16 arrives as uint16 bits)."""
+    tensor = torch.from_numpy(raw)
+    return tensor.view(torch.bfloat16) if dtype == "bfloat16" else tensor
+
+
+def widen(batch: dict, device: torch.device) -> dict[str, torch.Tensor]:
+    """A batch on ``device``, its vectors widened to float32 there (exact for fp16 and bf16)."""
+    out = {}
+    for key, value in batch.items():
+        value = torch.as_tensor(value).to(device, non_blocking=True)
+        out[key] = value.float() if value.is_floating_point() else value
+    return out
 
 
 @functools.lru_cache(maxsize=4)

@@ -65,6 +65,7 @@ import torch.nn.functional as F
 from prover_data.atomic import atomic_file, atomic_write_bytes, atomic_write_text
 from prover_data.errors import InputError, Problem
 from prover_data.manifest import EBMTrainer, Embeddings
+from prover_models.data import contrastive_loader, widen
 
 CHECKPOINT_VERSION = 1
 METRICS = ("loss", "gap", "rank", "pos_energy", "neg_energy")  # per-batch figures, in this order
@@ -170,15 +171,11 @@ def evaluate(model: EnergyHead, data, indices: np.ndarray, batch_size: int, dept
     model.eval()
     total = torch.zeros(len(METRICS), dtype=torch.float64, device=device)
     for start in range(0, len(indices), batch_size):
-        batch = _to_device(data[indices[start:start + batch_size]], device)
+        batch = widen(data[indices[start:start + batch_size]], device)
         _, metrics = step_loss(model, batch["pos"], batch["neg"], batch["depth"], depth_loss_weight)
         total += metrics.double() * len(batch["pos"])
     model.train(was_training)
     return dict(zip(METRICS, (total / max(1, len(indices))).tolist()))
-
-
-def _to_device(batch: dict, device: torch.device) -> dict[str, torch.Tensor]:
-    return {k: torch.as_tensor(v).to(device, non_blocking=True) for k, v in batch.items()}
 
 
 # --------------------------------------------------------------------------- training
@@ -214,8 +211,6 @@ def train(cfg: EBMTrainer, train_set, val_set, out_dir: str | Path, *, device: s
     ``metrics.jsonl`` (one line per log step), ``curves.png``, ``progress.md`` (the
     report's table) and ``summary.json`` at the end.
     """
-    from prover_models.data import contrastive_loader
-
     out_dir, device = Path(out_dir), torch.device(device)
     out_dir.mkdir(parents=True, exist_ok=True)
     head = EnergyHeadConfig.from_trainer(cfg, train_set.embeddings.dim)
@@ -239,7 +234,7 @@ def train(cfg: EBMTrainer, train_set, val_set, out_dir: str | Path, *, device: s
         lr = lr_at(step, cfg.learning_rate, cfg.warmup_steps, cfg.steps)
         for group in optimizer.param_groups:
             group["lr"] = lr
-        batch = _to_device(batch, device)
+        batch = widen(batch, device)
         loss, metrics = step_loss(model, batch["pos"], batch["neg"], batch["depth"], cfg.depth_loss_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

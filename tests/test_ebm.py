@@ -300,3 +300,15 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path, data):
     with pytest.raises(InputError, match="data: contrastive_train"):
         ebm.train(cfg, train, val, tmp_path / "y", resume=tmp_path / "cut" / "last.pt",
                   meta={"contrastive_train": "xxh3_128:other"})
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32"])
+def test_stored_vectors_widen_on_the_device_to_the_exact_float32(dtype):
+    from prover_data.embeddings.dtypes import to_float32, to_storage
+    from prover_models.data import stored_tensor, widen
+
+    x = np.random.default_rng(0).standard_normal((6, 16)).astype(np.float32)
+    raw = to_storage(x, dtype)
+    batch = widen({"pos": stored_tensor(raw, dtype), "depth": torch.tensor([1, 2])}, torch.device("cpu"))
+    assert batch["pos"].dtype == torch.float32 and batch["depth"].dtype == torch.int64
+    np.testing.assert_array_equal(batch["pos"].numpy(), to_float32(raw, dtype))
