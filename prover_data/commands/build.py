@@ -7,15 +7,11 @@ from pathlib import Path
 
 import click
 
+from prover_data.commands.options import build_dir_option, data_root_option
 from prover_data.console import info, print_json, print_table, progress
 from prover_data.errors import InputError
 
-data_root_option = click.option(
-    "--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Where the manifest's [sources] paths live (default: $PROVER_DATA_ROOT, else the manifest's data_root).")
-build_root_option = click.option(
-    "--build-dir", "build_root", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-    show_default=True, help="Builds go to BUILD_DIR/NAME.")
+build_root_option = build_dir_option(help="Builds go to BUILD_DIR/NAME.")
 
 
 @click.command("build-manifest")

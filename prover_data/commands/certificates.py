@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
+from prover_data.commands.options import data_root_option
 from prover_data.console import info, print_json, print_table
 
 
 @click.command("export-certificates")
 @click.argument("name")
-@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where the manifest's [sources] paths live (default: $PROVER_DATA_ROOT, else the manifest's data_root).")
+@data_root_option
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output directory, replaced whole (default: build/NAME-certificates).")
 @click.option("--context-length", type=int, default=None,

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import click
 
+from prover_data.commands.options import build_dir_option, data_root_option
 from prover_data.console import info, print_json, progress
 from prover_data.errors import InputError
 
 
 @click.command("train-sft")
 @click.argument("name")
-@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Data root for the manifest (only needed to resolve its [sources]).")
-@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-              show_default=True, help="Builds are read from BUILD_DIR/NAME, as build-manifest writes them.")
+@data_root_option
+@build_dir_option("build_dir")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run directory: checkpoints, adapter, log, report.  [default: runs/NAME/sft]")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None,
@@ -99,8 +98,7 @@ def _quiet_transformers() -> None:
 
 @click.command("train-chargpt")
 @click.argument("name")
-@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Data root for the manifest (only needed to resolve its [sources]).")
+@data_root_option
 @click.option("--certificates", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Certificate corpus, as export-certificates writes it.  [default: build/NAME-certificates]")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -240,10 +238,8 @@ def _torch_device(device: str) -> str:
 
 @click.command("train-ebm")
 @click.argument("name")
-@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Data root for the manifest (only needed to resolve its [sources]).")
-@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-              show_default=True, help="Builds are read from BUILD_DIR/NAME, as build-manifest writes them.")
+@data_root_option
+@build_dir_option("build_dir")
 @click.option("--embeddings", "embeddings_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Dense embedding export to train on, checked against the manifest's [embeddings].  "
                    "[default: BUILD_DIR/NAME/embeddings, as prover-data embeddings export writes it]")
@@ -351,10 +347,8 @@ def train_ebm(name: str, data_root: Path | None, build_dir: Path, embeddings_dir
 
 @click.command("probe")
 @click.argument("name")
-@click.option("--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Data root for the manifest (only needed to resolve its [sources]).")
-@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-              show_default=True, help="Builds are read from BUILD_DIR/NAME, as build-manifest writes them.")
+@data_root_option
+@build_dir_option("build_dir")
 @click.option("--embeddings", "embeddings_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="A dense embedding export to probe (repeatable).")
 @click.option("--checkpoints", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
