@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from prover_data.errors import InputError
-from prover_data.identity import file_digest
+from prover_data.identity import bytes_digest, file_digest
 
 LOCK_FORMAT = 1
 VERSIONED_PACKAGES = ("prover-data", "duckdb", "pyarrow", "polars", "numpy")
@@ -37,13 +37,28 @@ class InputEntry:
 
 
 def package_versions() -> dict[str, str]:
+    """Versions of what computes the outputs, and a digest of this package's own code.
+
+    The code digest makes a build made by edited code (same version number) stale, so
+    the no-op check never keeps outputs the current code would not write.
+    """
     out = {"python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
         try:
             out[name] = version(name)
         except PackageNotFoundError:
             out[name] = "not installed"
+    out["prover-data code"] = code_digest()
     return out
+
+
+def code_digest() -> str:
+    """Content hash of the ``prover_data`` package's Python files (names and bytes)."""
+    root = Path(__file__).resolve().parent
+    parts = []
+    for path in sorted(root.rglob("*.py")):
+        parts += [path.relative_to(root).as_posix().encode(), b"\0", path.read_bytes(), b"\0"]
+    return bytes_digest(b"".join(parts))
 
 
 def input_entries(manifest) -> list[InputEntry]:
