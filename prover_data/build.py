@@ -56,11 +56,13 @@ STAGES = ("hash inputs", "validate inputs", "trajectory views", "base pairs", "w
 # Views read by several outputs and statistics, computed once into temporary tables
 # (the temp schema comes first in DuckDB's search path, so every view that names them
 # reads the table). The first group needs only the trajectories; the second the base
-# pairs too. DuckDB offloads them to the spill directory past MEMORY_LIMIT.
+# pairs too. DuckDB offloads them to the spill directory past MEMORY_LIMIT, which
+# leaves room for validation running beside it and for the eval hook's Python sets:
+# a 10M-record build (scale 16) peaks under 4 GiB.
 MATERIALIZED = ("trajectories", "theorem_split", "sft_candidates", "sft_status", "contrastive_negatives",
                 "contrastive_samples", "states")
 MATERIALIZED_WITH_BASE = ("base_pairs_classified", "sft_pairs")
-MEMORY_LIMIT = os.environ.get("PROVER_DATA_MEMORY_LIMIT", "2GB")
+MEMORY_LIMIT = os.environ.get("PROVER_DATA_MEMORY_LIMIT", "1536MB")
 THREADS = int(os.environ.get("PROVER_DATA_THREADS", "0")) or min(os.cpu_count() or 1, 8)
 
 # Stages of other areas, run after the datasets are written, inside the temporary build
@@ -114,7 +116,13 @@ def build(manifest: Manifest, build_root: str | Path = "build", *, force: bool =
             with stages("base pairs"):
                 from prover_data.views import register_base_pairs
 
+                # Copied into DuckDB (which spills past its limit) so the Arrow table
+                # parsed by validation does not stay resident for the rest of the build.
                 register_base_pairs(con, inputs.base_pairs)
+                con.execute("CREATE TEMP TABLE base_pairs_copy AS SELECT * FROM base_pairs_input")
+                con.unregister("base_pairs_input")
+                con.execute("ALTER TABLE base_pairs_copy RENAME TO base_pairs_input")
+                inputs = replace(inputs, base_pairs=None)
                 for view in MATERIALIZED_WITH_BASE:
                     con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")
 

@@ -41,6 +41,7 @@ runs over the rows of a parquet file.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import tomllib
@@ -681,24 +682,120 @@ def _theorem_table(name: str, doc: object) -> pa.Table:
 _TACTIC_KEYS = ("tactic", "annotated_tactic", "state_before", "state_after")
 
 
+LEANDOJO_PAIRS = pa.schema([("theorem_name", pa.string()), ("file_path", pa.string()), ("tactic_index", pa.int32()),
+                            ("state_pp", pa.string()), ("tactic", pa.string()), ("state_after", pa.string())])
+_PAIR_BATCH = 65_536
+
+
 def read_leandojo(path: str | Path) -> pa.Table:
     """LeanDojo Benchmark 4 JSON: one row per traced tactic, a (state_before, tactic) pair.
 
-    Columns: theorem_name, file_path, tactic_index (int32, position in the theorem's
-    traced_tactics), state_pp (the state before the tactic), tactic, state_after.
-    Rows of a problem are theorem indices; the column names the key
-    (``traced_tactics[*].state_before``).
+    Columns (``LEANDOJO_PAIRS``): theorem_name, file_path, tactic_index (int32, position
+    in the theorem's traced_tactics), state_pp (the state before the tactic), tactic,
+    state_after. Rows of a problem are theorem indices; the column names the key
+    (``traced_tactics[*].state_before``). The file is decoded one theorem at a time
+    (Benchmark 4 runs to gigabytes; a whole-document parse needs several times that in
+    memory); a file that is not a well-formed JSON list is parsed whole instead, so its
+    problem is reported as for any JSON input.
     """
-    return _leandojo_table(str(path), _load_json(path))
+    try:
+        return _leandojo_table(str(path), _json_array_items(path))
+    except _NotStreamable:
+        return _leandojo_table(str(path), _load_json(path))
+
+
+class _NotStreamable(Exception):
+    """Not a well-formed top-level JSON array: the whole-document parse says what is wrong."""
+
+
+_WHITESPACE = re.compile(r"[ \t\r\n]*")
+
+
+def _json_array_items(path: str | Path, chunk_chars: int = 1 << 24) -> Iterator[object]:
+    """The elements of a file's top-level JSON array, decoded one at a time.
+
+    Memory stays bounded by one element plus a chunk of text. Raises ``_NotStreamable``
+    (possibly after yielding some elements) when the file is not a readable JSON array.
+    """
+    decoder = json.JSONDecoder()
+    try:
+        f = open(path, encoding="utf-8")
+    except OSError:
+        raise _NotStreamable from None
+    with f:
+        buf, pos, eof = "", 0, False
+
+        def fill() -> None:
+            nonlocal buf, pos, eof
+            try:
+                more = f.read(chunk_chars)
+            except UnicodeDecodeError:
+                raise _NotStreamable from None
+            eof = not more
+            buf, pos = buf[pos:] + more, 0
+
+        def skip_whitespace() -> None:
+            nonlocal pos
+            while True:
+                pos = _WHITESPACE.match(buf, pos).end()
+                if pos < len(buf) or eof:
+                    return
+                fill()
+
+        fill()
+        skip_whitespace()
+        if buf.startswith("\ufeff", pos):
+            pos += 1
+            skip_whitespace()
+        if buf[pos:pos + 1] != "[":
+            raise _NotStreamable
+        pos += 1
+        skip_whitespace()
+        if buf[pos:pos + 1] == "]":
+            pos += 1
+        else:
+            while True:
+                while True:
+                    try:
+                        item, end = decoder.raw_decode(buf, pos)
+                    except json.JSONDecodeError:
+                        end = None
+                    # Complete only once its separator is in the buffer: a number cut by
+                    # the chunk ("6.5e|3") decodes as a shorter one.
+                    after = _WHITESPACE.match(buf, end).end() if end is not None else len(buf)
+                    if end is not None and (buf[after:after + 1] in (",", "]") or eof):
+                        break
+                    if eof:  # cannot decode, and there is no more text
+                        raise _NotStreamable
+                    fill()  # the element runs past the chunk
+                pos = end
+                yield item
+                skip_whitespace()
+                sep = buf[pos:pos + 1]
+                pos += 1
+                if sep == "]":
+                    break
+                if sep != ",":
+                    raise _NotStreamable
+                skip_whitespace()
+        skip_whitespace()
+        if pos < len(buf):
+            raise _NotStreamable
 
 
 def _leandojo_table(name: str, doc: object) -> pa.Table:
     found = _Findings(name)
-    if not isinstance(doc, list):
+    if isinstance(doc, (dict, str, int, float, bool)) or doc is None:
         found.whole("wrong_shape", f"expected a JSON list of theorems, found {_json_type(doc)}")
         found.raise_if_any()
-    cols: dict[str, list] = {k: [] for k in ("theorem_name", "file_path", "tactic_index", "state_pp", "tactic",
-                                             "state_after")}
+    cols: dict[str, list] = {f.name: [] for f in LEANDOJO_PAIRS}
+    batches: list[pa.RecordBatch] = []
+
+    def flush() -> None:  # Python strings become Arrow buffers a batch at a time
+        batches.append(pa.record_batch([pa.array(cols[f.name], f.type) for f in LEANDOJO_PAIRS], schema=LEANDOJO_PAIRS))
+        for v in cols.values():
+            v.clear()
+
     for i, t in enumerate(doc):
         if not isinstance(t, dict):
             found.rows("not_an_object", None, "expected a theorem object", i, _json_type(t))
@@ -737,15 +834,11 @@ def _leandojo_table(name: str, doc: object) -> pa.Table:
             cols["state_pp"].append(tt["state_before"])
             cols["tactic"].append(tt["tactic"])
             cols["state_after"].append(tt["state_after"])
+        if len(cols["tactic"]) >= _PAIR_BATCH:
+            flush()
     found.raise_if_any()
-    return pa.table({
-        "theorem_name": pa.array(cols["theorem_name"], pa.string()),
-        "file_path": pa.array(cols["file_path"], pa.string()),
-        "tactic_index": pa.array(cols["tactic_index"], pa.int32()),
-        "state_pp": pa.array(cols["state_pp"], pa.string()),
-        "tactic": pa.array(cols["tactic"], pa.string()),
-        "state_after": pa.array(cols["state_after"], pa.string()),
-    })
+    flush()
+    return pa.Table.from_batches(batches, LEANDOJO_PAIRS)
 
 
 def read_whole_proofs(path: str | Path) -> dict[str, dict[str, list[str]]]:
@@ -886,6 +979,17 @@ def _json_kind(doc: object) -> str:
 
 
 def _inspect_json(p: Path) -> Validation:
+    try:  # a LeanDojo list is read one theorem at a time, as the build reads it
+        items = _json_array_items(p)
+        first = next(items, None)
+        if not _json_kind([first] if first is not None else []) == "leandojo":
+            raise _NotStreamable
+        rows = _leandojo_table(str(p), itertools.chain([first] if first is not None else [], items)).num_rows
+        return Validation(p, "leandojo", rows, [])
+    except InputError as e:
+        return Validation(p, "leandojo", None, e.problems)
+    except _NotStreamable:
+        pass
     try:
         doc = _load_json(p)
     except InputError as e:  # guess the kind from the first character, for the report

@@ -247,6 +247,21 @@ def test_bundled_leandojo_sample_reads():
     assert t.num_rows > 0 and t.column("state_pp").null_count == 0
 
 
+@pytest.mark.parametrize("chunk", [1, 7, 4096])
+def test_leandojo_is_decoded_one_theorem_at_a_time_across_chunk_boundaries(chunk, tmp_path):
+    from prover_data.sources import _json_array_items, _NotStreamable
+
+    path = SAMPLE / "leandojo" / "benchmark4.json"
+    assert list(_json_array_items(path, chunk_chars=chunk)) == json.loads(path.read_text(encoding="utf-8"))
+    numbers = tmp_path / "n.json"
+    numbers.write_text("\ufeff [12345, 6.5e3 ,\n[], {}] \n", encoding="utf-8")
+    assert list(_json_array_items(numbers, chunk_chars=chunk)) == [12345, 6.5e3, [], {}]
+    for bad in ('[{"a": 1}', '[1, 2] 3', '{"theorems": []}', '[1 2]'):
+        numbers.write_text(bad, encoding="utf-8")
+        with pytest.raises(_NotStreamable):
+            list(_json_array_items(numbers, chunk_chars=chunk))
+
+
 # ----------------------------------------------------------------------------- embeddings
 
 
