@@ -18,8 +18,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/prover-data build-manifest demo
-	$(BIN)/prover-data stats demo
+	$(BIN)/prover-data build-manifest demo > /dev/null   # progress and summary on stderr
+	$(BIN)/prover-data stats demo                        # the report, also when already up to date
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
