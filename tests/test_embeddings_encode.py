@@ -162,3 +162,27 @@ def test_kill_9_during_embed_then_resume_without_redoing_finished_batches(tmp_pa
     sample = texts[:5]
     direct = HFEncoder(model, space.encoder, "float32", device="cpu").encode(sample)
     np.testing.assert_allclose(space.gather(space.rows(hash_states(sample))), direct, rtol=1e-3, atol=1e-4)
+
+
+def test_ray_engine_on_a_local_cluster_writes_the_same_vectors_as_the_local_engine(tmp_path, model):
+    """``embed --engine ray``: Ray Data over an actor pool (two CPU actors on three CPUs), one store."""
+    pytest.importorskip("ray", reason="Ray is the optional 'ray' extra")
+    texts = TEXTS[:24]
+    for d in ("ray", "local"):
+        (tmp_path / d).mkdir()
+    ray_project = _project(tmp_path / "ray", model, texts=texts)
+    proc = _cli(ray_project, "embed", "emb", "--engine", "ray", "--actors", "2", "--ray-cpus", "3",
+                "--batch-size", "4", "--device", "cpu", "--json")
+    assert proc.returncode == 0, proc.stderr
+    done = json.loads(proc.stdout)
+    assert (done["encoded"], done["missing_after"]) == (24, 0)
+    again = json.loads(_cli(ray_project, "embed", "emb", "--engine", "ray", "--ray-cpus", "2", "--json").stdout)
+    assert again["encoded"] == 0 and again["version"] == done["version"]  # only what is missing
+
+    local_project = _project(tmp_path / "local", model, texts=texts)
+    _embed(local_project)
+    keys = hash_states(texts)
+    spaces = [Store.open(p / "store").select(Store.open(p / "store").resolve("HEAD"))[0]
+              for p in (ray_project, local_project)]
+    ray_vectors, local_vectors = (s.gather(s.rows(keys)) for s in spaces)
+    np.testing.assert_allclose(ray_vectors, local_vectors, rtol=1e-5, atol=1e-6)

@@ -62,6 +62,10 @@ def encode_with_ray(writer, folder: Path, spec: EncoderSpec, dtype: str, keys: n
             gpus_per_actor = 1.0 if cluster_gpus and device != "cpu" else 0.0
         if actors is None:
             actors = max(1, int(cluster_gpus // gpus_per_actor)) if gpus_per_actor else 1
+        if not gpus_per_actor:
+            # CPU actors hold one CPU each for their lifetime; Ray Data's read and split
+            # tasks need one more, or the pipeline waits forever.
+            actors = max(1, min(actors, int(ray.cluster_resources().get("CPU", 1)) - 1))
         actor_device = device if device != "auto" else ("cuda" if gpus_per_actor else "cpu")
         table = pa.table({"state_hash": to_arrow(keys[order]), "state_pp": pa.array([texts[i] for i in order])})
         ds = ray.data.from_arrow(table).repartition(max(1, min(len(order) // batch_size, 4 * actors)))
