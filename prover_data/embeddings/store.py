@@ -686,7 +686,9 @@ def check_vectors(keys: np.ndarray, values: np.ndarray | None, stored: np.ndarra
     nan = np.isnan(f32).any(axis=1)
     inf = np.isinf(f32).any(axis=1) & ~nan
     with np.errstate(over="ignore", invalid="ignore"):
-        norm = np.sqrt(np.einsum("ij,ij->i", f32.astype(np.float64), f32.astype(np.float64)))
+        # einsum widens to float64 in small buffers: two whole float64 copies of the
+        # block cost more than the rest of a write
+        norm = np.sqrt(np.einsum("ij,ij->i", f32, f32, dtype=np.float64))
     zero = ~nan & ~inf & (norm < ZERO_NORM)
     bad = nan | inf | zero
     problems = []
