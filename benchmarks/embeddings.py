@@ -31,9 +31,9 @@ and, where the figure is a speed, against a baseline measured in the same run:
 4. **import** -- a BurnQED ``embeddings.parquet`` of ``--import-rows`` x ``--import-dim``
    f64 vectors into a fresh store as fp16 (``burnqed_import.import_burnqed``): seconds,
    rows/s, peak RSS. Baselines: pyarrow reading the same file batch by batch, nothing
-   else, opened as the importer opens it (best of a read before and one after the
-   import), and read streaming (``pre_buffer=False``, an 8 MiB buffer), whose peak RSS
-   shows what a reader bounded by the batch needs. The file was just written, so it
+   else, with pyarrow's defaults (pre-buffered; best of a read before and one after the
+   import), and streaming (``pre_buffer=False``, an 8 MiB buffer, as the importer
+   opens it), whose peak RSS shows what a reader bounded by the batch needs. The file was just written, so it
    is read from the page cache.
 
 Peak RSS is ``resource.getrusage`` (ru_maxrss), reset at the start of each part by
@@ -319,9 +319,9 @@ def measure_gather(work: Path, store_path: Path, keys: np.ndarray, dim: int, see
 def measure_read(path: Path, batch_rows: int, *, streaming: bool = False) -> dict:
     """Baseline: pyarrow reads the file batch by batch and does nothing else.
 
-    By default the file is opened as the importer opens it (``pq.ParquetFile(path)``:
-    pyarrow pre-buffers the column chunks it will read); ``streaming`` reads pages
-    through an 8 MiB buffer instead, which bounds memory by the batch, not the file.
+    By default the file is opened with pyarrow's defaults (``pq.ParquetFile(path)``:
+    pre-buffering the column chunks it will read); ``streaming`` reads pages through an
+    8 MiB buffer instead, as the importer does, which bounds memory by the batch.
     """
     import pyarrow.parquet as pq
 
@@ -498,9 +498,9 @@ def report(doc: dict, print_table, stdout) -> None:
     print_table(f"4. Import of a {s['import_rows']:,} x {s['import_dim']} f64 BurnQED parquet "
                 f"({imp['file_bytes'] / 1e9:.2f} GB) as fp16",
                 ["step", "seconds", "rows/s", rss],
-                [("pyarrow reads the file as the importer opens it (baseline, best of 2)", r["seconds"],
+                [("pyarrow reads the file, default pre-buffering (baseline, best of 2)", r["seconds"],
                   round(r["rows_per_s"]), mem(r)),
-                 ("pyarrow reads it streaming (pre_buffer off, 8 MiB buffer)", st["seconds"],
+                 ("pyarrow reads it streaming, as the importer opens it (baseline)", st["seconds"],
                   round(st["rows_per_s"]), mem(st)),
                  ("import_burnqed", i["seconds"], round(i["rows_per_s"]), mem(i))])
     stdout.print(f"import / read = {imp['ratio_to_read']:.1f}x; store after import {i['store_bytes'] / 1e6:.1f} MB")
