@@ -24,5 +24,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+bench: $(STAMP)   # minutes to an hour; figures go to docs/benchmarks.md by hand
+	for b in build_manifest validate evalsets embeddings ebm sft chargpt reliability; do \
+	  $(BIN)/python benchmarks/$$b.py || exit 1; done
+
 clean:
 	rm -rf build runs .pytest_cache
