@@ -141,3 +141,12 @@ def test_no_theorem_in_both_splits(forest, val_fraction, seed, tmp_path_factory)
         train = set(pq.read_table(out / f"{kind}_train.parquet").column("theorem_name").to_pylist())
         val = set(pq.read_table(out / f"{kind}_val.parquet").column("theorem_name").to_pylist())
         assert not train & val
+
+
+def test_kill_9_during_embed_and_two_embeds_into_one_new_store(tmp_path):
+    from tests.embed_trials import embed_concurrency_trials, embed_crash_trials
+
+    crashes = embed_crash_trials(tmp_path / "crash", 1, seed=1)
+    assert all(t.clean for t in crashes), [t.notes for t in crashes]
+    together = embed_concurrency_trials(tmp_path / "conc", 2)
+    assert all(t.clean for t in together), [t.notes for t in together]

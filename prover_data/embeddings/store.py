@@ -253,10 +253,16 @@ class Store:
             if not create:
                 hint = "" if path.exists() else " (it does not exist yet: prover-data embed or embeddings import create it)"
                 raise InputError.one(str(path), f"not an embedding store: no store.json{hint}")
-            if path.exists() and any(p.name != ".lock" for p in path.iterdir()):
-                raise InputError.one(str(path), "not an embedding store (no store.json) and not empty; refusing to write into it")
             path.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(marker, json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION}, indent=1) + "\n")
+            # Under the store's lock: two processes creating one store at once must
+            # not see each other's half-written marker as a foreign, non-empty folder.
+            with exclusive(path / ".lock", wait=True, what="the embedding store"):
+                if not marker.is_file():
+                    if any(p.name != ".lock" for p in path.iterdir()):
+                        raise InputError.one(str(path), "not an embedding store (no store.json) and not empty; "
+                                                        "refusing to write into it")
+                    atomic_write_text(marker, json.dumps({"format": FORMAT, "format_version": FORMAT_VERSION},
+                                                         indent=1) + "\n")
         meta = json.loads(marker.read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
             raise InputError.one(str(marker), f"unknown store format {meta!r} (this version reads "
