@@ -37,7 +37,7 @@ import duckdb
 import pyarrow.parquet as pq
 from prover_data.manifest import load_manifest
 from prover_data.sources import read_theorem_list
-from prover_data import evalsets, evalcompare
+from prover_data import evalcompare, evalsets, sources
 
 m = load_manifest("iter_4", root)
 runs = sorted((Path(root) / "eval").glob("*.parquet"))
@@ -63,8 +63,8 @@ def sample():
 
 def eval_build():
     from prover_data.views import connect
-    evalsets.check_trajectories(m)
-    con = connect(m)
+    sources.check_trajectories(m)
+    con = connect(m, embedding_tier=False)
     training = evalsets.training_theorems(con)
     r = evalsets.build_eval_set(m.eval.sets[0], m, training)
     return r.stats["clean_pool"]

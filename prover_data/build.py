@@ -27,6 +27,7 @@ Python here only wires. The stages, in order (``STAGES``):
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import threading
@@ -40,6 +41,7 @@ import pyarrow.parquet as pq
 
 from prover_data import __version__
 from prover_data.atomic import atomic_dir, exclusive, recover
+from prover_data.embeddings import negative_tier
 from prover_data.embeddings.coverage import build_hook as embedding_coverage
 from prover_data.errors import InputError
 from prover_data.evalsets import build_hook as eval_sets
@@ -62,6 +64,7 @@ STAGES = ("hash inputs", "validate inputs", "trajectory views", "base pairs", "w
 MATERIALIZED = ("trajectories", "theorem_split", "sft_candidates", "sft_status", "contrastive_negatives",
                 "contrastive_samples", "states")
 MATERIALIZED_WITH_BASE = ("base_pairs_classified", "sft_pairs")
+TIERS = ("hard", "embedding", "medium", "easy")  # contrastive_samples' neg_tiers, in slot order
 MEMORY_LIMIT = os.environ.get("PROVER_DATA_MEMORY_LIMIT", "1536MB")
 THREADS = int(os.environ.get("PROVER_DATA_THREADS", "0")) or min(os.cpu_count() or 1, 8)
 
@@ -95,9 +98,10 @@ def build(manifest: Manifest, build_root: str | Path = "build", *, force: bool =
     with exclusive(Path(build_root) / f".{manifest.name}.lock", wait=wait, what=f"build {out}"):
         recover(out)
         with stages("hash inputs"):
+            tier = negative_tier.pin(manifest) if negative_tier.enabled(manifest) else None
             lock = Lock(
                 manifest={"name": manifest.name, "file": manifest.path.name, "hash": manifest.digest()},
-                inputs=input_entries(manifest),
+                inputs=input_entries(manifest) + ([tier.lock_entry()] if tier else []),
                 sql=sql_hashes(sql_files()),
                 versions=package_versions(),
             )
@@ -110,8 +114,9 @@ def build(manifest: Manifest, build_root: str | Path = "build", *, force: bool =
                     return BuildResult(manifest.name, out, True, json.loads((out / "stats.json").read_text()), old)
 
         with atomic_dir(out) as tmp:
-            con, inputs = _validate_and_prepare(manifest, tmp / ".work", stages)
-            lock.inputs = [replace(e, rows=inputs.rows.get(e.path)) for e in lock.inputs]
+            con, inputs, tier_stats = _validate_and_prepare(manifest, tmp / ".work", stages, tier)
+            lock.inputs = [e if e.role == "embeddings" else replace(e, rows=inputs.rows.get(e.path))
+                           for e in lock.inputs]
 
             with stages("base pairs"):
                 from prover_data.views import register_base_pairs
@@ -134,6 +139,7 @@ def build(manifest: Manifest, build_root: str | Path = "build", *, force: bool =
 
             with stages("statistics"):
                 stats = collect_stats(con, manifest, inputs)
+                stats["contrastive"]["embedding_tier"] = tier_stats
             with stages("eval sets, embedding coverage"):
                 for hook in BUILD_HOOKS:
                     hook(manifest, con, tmp, stats, lock)
@@ -251,14 +257,16 @@ def validate_inputs(manifest: Manifest) -> Inputs:
     return Inputs(rows, sizes, base)
 
 
-def _validate_and_prepare(manifest: Manifest, work: Path, stages: _Stages):
+def _validate_and_prepare(manifest: Manifest, work: Path, stages: _Stages, tier: "negative_tier.Pin | None"):
     """Validate the inputs while DuckDB materializes the trajectory views.
 
     Validation is mostly Python; DuckDB runs on its own threads and releases the GIL,
     so the two overlap. If validation fails, the DuckDB work is interrupted and its
     error (a bad file upsets it too) is dropped: the user gets the validation report.
+    With the contrastive embedding tier on (``tier``), its neighbours are searched
+    just before ``contrastive_samples``, which draws from them.
     """
-    holder: dict = {}
+    holder: dict = {"tier_stats": None}
     cancelled = threading.Event()
 
     def prepare():
@@ -267,6 +275,10 @@ def _validate_and_prepare(manifest: Manifest, work: Path, stages: _Stages):
             for view in MATERIALIZED:
                 if cancelled.is_set():
                     return con
+                if view == "contrastive_samples" and tier is not None:
+                    found = negative_tier.neighbours(con, tier)
+                    negative_tier.register(con, found.table)
+                    holder["tier_stats"] = found.report(tier)
                 con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")
                 advance(1)
             return con
@@ -287,7 +299,7 @@ def _validate_and_prepare(manifest: Manifest, work: Path, stages: _Stages):
             if "con" in holder:
                 holder["con"].close()
             raise
-        return future.result(), inputs
+        return future.result(), inputs, holder["tier_stats"]
 
 
 def work_connection(manifest: Manifest, work: Path):
@@ -295,7 +307,7 @@ def work_connection(manifest: Manifest, work: Path):
     from prover_data.views import connect
 
     work.mkdir(parents=True, exist_ok=True)
-    con = connect(manifest, base_pairs=None, read_base_pairs=False)
+    con = connect(manifest, base_pairs=None, read_base_pairs=False, embedding_tier=False)
     con.execute(f"SET threads = {THREADS}")
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
     con.execute("SET preserve_insertion_order = true")
@@ -429,14 +441,16 @@ def collect_stats(con, manifest: Manifest, inputs: Inputs) -> dict:
     tiers = {f"{s}:{t}": n for s, t, n in con.execute(
         "SELECT split, t, count(*) FROM (SELECT split, unnest(neg_tiers) AS t FROM contrastive_samples) GROUP BY ALL"
     ).fetchall()}
-    hard = round(c.k_negatives * c.hard_ratio)
-    medium = round(c.k_negatives * c.medium_ratio)
+    def quota(ratio: float) -> int:  # DuckDB's round(): half away from zero, not Python's half to even
+        return math.floor(c.k_negatives * ratio + 0.5)
+
+    hard, medium, nearest = quota(c.hard_ratio), quota(c.medium_ratio), quota(c.embedding_ratio)
     contrastive.update({
         "k": c.k_negatives, "rounds": c.rounds, "seed": c.seed, "sibling_scope": c.sibling_scope,
         "positive_states": c.positive_states,
-        "quotas": {"hard": hard, "medium": medium, "easy": c.k_negatives - hard - medium},
+        "quotas": {"hard": hard, "embedding": nearest, "medium": medium, "easy": c.k_negatives - hard - nearest - medium},
         "samples": {split: {"rows": samples.get(split, 0),
-                            "tiers": {t: tiers.get(f"{split}:{t}", 0) for t in ("hard", "medium", "easy")}}
+                            "tiers": {t: tiers.get(f"{split}:{t}", 0) for t in TIERS}}
                     for split in ("train", "val")},
     })
     emb = manifest.embeddings

@@ -126,7 +126,7 @@ def derive(manifest: Manifest, statements: dict[str, str], base_pairs=None) -> D
     d = Derivation()
     every_step = manifest.certificates.states == "every_step"
     known = None if base_pairs is None else base_pairs.select(["theorem_name", "tactic_index", "state_pp", "tactic"])
-    con = connect(manifest, base_pairs=known)
+    con = connect(manifest, base_pairs=known, embedding_tier=False)
     rows = con.sql(
         "SELECT source, file_order, theorem_name, proof_end, state_pp, tactic, complete "
         "FROM proof_steps ORDER BY file_order, theorem_name, proof_end, step"

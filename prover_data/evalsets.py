@@ -200,17 +200,6 @@ def output_theorems(outputs_dir: Path) -> dict[str, frozenset[str]]:
     return out
 
 
-def check_trajectories(manifest: Manifest) -> None:
-    """Validate every trajectory file of the manifest; one InputError with all problems."""
-    from prover_data.sources import validate_trajectory_file
-
-    problems: list[Problem] = []
-    for path in manifest.trajectory_paths():
-        problems += validate_trajectory_file(path)[1]
-    if problems:
-        raise InputError(problems)
-
-
 def _by_origin(training) -> dict[str, frozenset[str]]:
     """Training names as {origin: names}; a plain set or Arrow array is one origin."""
     if isinstance(training, Mapping):
@@ -544,12 +533,12 @@ class AuditReport:
 
 def audit_file(list_path: str | Path, manifest: Manifest, build_dir: Path | None = None) -> AuditReport:
     """Check a theorem list against manifest's training inputs and (when built) outputs."""
-    from prover_data.sources import read_theorem_list
+    from prover_data.sources import check_trajectories, read_theorem_list
     from prover_data.views import connect
 
     theorems = read_theorem_list(list_path)
     check_trajectories(manifest)
-    con = connect(manifest)
+    con = connect(manifest, embedding_tier=False)
     try:
         training = training_theorems(con, build_dir if build_dir is not None and build_dir.is_dir() else None)
     finally:

@@ -85,6 +85,11 @@ class Contrastive:
     hard_ratio: float = 0.3  # sibling negatives
     medium_ratio: float = 0.4  # same-theorem non-sibling negatives
     easy_ratio: float = 0.3  # any negative, preferably of another theorem
+    # Optional tier (faiss, the [embeddings] store): negatives of the split nearest the
+    # positive by cosine, drawn from its `embedding_pool` nearest; 0 turns it off.
+    embedding_ratio: float = 0.0
+    embedding_pool: int = 16
+    embedding_index: Literal["flat", "hnsw"] = "flat"  # exact, or approximate for large splits
     seed: int = 42
     rounds: int = 1  # sampling passes over the eligible theorems
     # "file": siblings share (file, theorem, parent_state_id) -- state ids are per search.
@@ -352,9 +357,15 @@ def _check_values(m: Manifest) -> list[Problem]:
         bad("contrastive.k_negatives", f"expected at least 1, got {c.k_negatives}")
     if c.rounds < 1:
         bad("contrastive.rounds", f"expected at least 1, got {c.rounds}")
-    ratios = (c.hard_ratio, c.medium_ratio, c.easy_ratio)
+    ratios = (c.hard_ratio, c.medium_ratio, c.easy_ratio, c.embedding_ratio)
     if any(r < 0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6:
-        bad("contrastive", f"hard_ratio + medium_ratio + easy_ratio must be non-negative and sum to 1, got {ratios}")
+        bad("contrastive", "hard_ratio + medium_ratio + easy_ratio + embedding_ratio must be non-negative "
+                           f"and sum to 1, got {ratios}")
+    if c.embedding_pool < 1:
+        bad("contrastive.embedding_pool", f"expected at least 1, got {c.embedding_pool}")
+    if c.embedding_ratio > 0 and m.embeddings is None:
+        bad("contrastive.embedding_ratio", "the embedding tier reads vectors from the store of [embeddings], "
+                                           "which this manifest does not declare")
     bp = m.sources.base_pairs
     if bp is not None and bp.subsample is not None and bp.subsample < 0:
         bad("sources.base_pairs.subsample", f"expected a non-negative count, got {bp.subsample}")

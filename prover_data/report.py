@@ -150,14 +150,17 @@ def ebm_section(stats: dict) -> list[str]:
                      f"within one file's search (state ids are per search) would count {_n(extra)} fewer.")
     q = c["quotas"]
     samples = c["samples"]
+    tiers = _tiers(c)
     notes.append(
         f"Sampling table: {c['rounds']} round(s) over the theorems with a positive, K = {c['k']} negatives each "
-        f"(hard/medium/easy {q['hard']}/{q['medium']}/{q['easy']}; a short tier passes its shortfall on, "
-        f"hard -> medium -> easy; seed {c['seed']}): "
+        f"({'/'.join(tiers)} {'/'.join(str(q[t]) for t in tiers)}; a short tier passes its shortfall on, "
+        f"{', '.join(t for t in tiers if t in ('hard', 'embedding'))} -> medium -> easy; seed {c['seed']}): "
         + "; ".join(f"{split} {_n(samples[split]['rows'])} samples ("
-                    + ", ".join(f"{_n(samples[split]['tiers'][t])} {t}" for t in ("hard", "medium", "easy")) + ")"
+                    + ", ".join(f"{_n(samples[split]['tiers'][t])} {t}" for t in tiers) + ")"
                     for split in ("train", "val"))
         + "." + _empty_split_note(c))
+    if c.get("embedding_tier"):
+        notes.append(_embedding_tier_note(c["embedding_tier"]))
     out += [f"{i}. {note}" for i, note in enumerate(notes, 1)]
     out.append("")
     if stats.get("plots", {}).get("contrastive"):
@@ -175,6 +178,27 @@ def _positive_states_note(c: dict) -> str:
     if lost:
         text += f"; {_n(lost)} theorems have no other positive and get no sample"
     return text + ")"
+
+
+def _tiers(c: dict) -> tuple[str, ...]:
+    """The sampler's tiers in slot order; the embedding tier only when the manifest turns it on."""
+    return ("hard", "embedding", "medium", "easy") if c.get("embedding_tier") else ("hard", "medium", "easy")
+
+
+def _embedding_tier_note(t: dict) -> str:
+    parts = []
+    for split in ("train", "val"):
+        s = t["splits"][split]
+        cos = f", mean cosine {s['mean_cosine']:.4f}" if s["mean_cosine"] is not None else ""
+        parts.append(f"{split}: {_n(s['anchors_with_vector'])} of {_n(s['anchors'])} positive states searched "
+                     f"among {_n(s['pool_with_vector'])} of {_n(s['pool'])} negative states{cos}")
+    missing = sum(t["splits"][x]["anchors"] - t["splits"][x]["anchors_with_vector"]
+                  + t["splits"][x]["pool"] - t["splits"][x]["pool_with_vector"] for x in ("train", "val"))
+    gap = (f" {_n(missing)} states have no vector and are left out (`prover-data embed` fills them)."
+           if missing else "")
+    return (f"Embedding tier: each positive state's {t['pool']} nearest negative states of its split by cosine "
+            f"({t['encoder']} vectors of store version `{t['version']}` ({t['ref']}), faiss {t['index']} index); "
+            + "; ".join(parts) + "." + gap)
 
 
 def _empty_split_note(c: dict) -> str:
@@ -249,10 +273,12 @@ def plots(stats: dict, out_dir: Path) -> dict[str, str]:
     pools.set_yscale("symlog")
     pools.set_title("negative records by kind")
     pools.legend()
-    tiers = (("hard", "#e8590c"), ("medium", "#1971c2"), ("easy", "#868e96"))
-    for i, (tier, color) in enumerate(tiers):
-        drawn.bar([j + (i - 1) * 0.27 for j in range(2)], [c["samples"][s]["tiers"][tier] for s in splits], 0.27,
-                  label=tier, color=color)
+    colors = {"hard": "#e8590c", "embedding": "#9c36b5", "medium": "#1971c2", "easy": "#868e96"}
+    tiers = _tiers(c)
+    bar = 0.8 / len(tiers)
+    for i, tier in enumerate(tiers):
+        drawn.bar([j + (i - (len(tiers) - 1) / 2) * bar for j in range(2)], [c["samples"][s]["tiers"][tier] for s in splits],
+                  bar, label=tier, color=colors[tier])
     drawn.set_xticks(range(2), splits)
     drawn.set_title(f"negatives drawn per tier (K = {c['k']}, {c['rounds']} rounds)")
     drawn.legend()

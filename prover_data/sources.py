@@ -354,6 +354,15 @@ def check_trajectory_file(path: str | Path) -> TrajectoryInfo:
     return info
 
 
+def check_trajectories(manifest) -> None:
+    """Validate every trajectory file of a manifest; one InputError with all problems."""
+    problems: list[Problem] = []
+    for path in manifest.trajectory_paths():
+        problems += validate_trajectory_file(path)[1]
+    if problems:
+        raise InputError(problems)
+
+
 def validate_trajectory_file(path: str | Path) -> tuple[TrajectoryInfo | None, list[Problem]]:
     """Like ``check_trajectory_file``, but return the problems instead of raising."""
     path = Path(path)

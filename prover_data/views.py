@@ -72,6 +72,7 @@ def variables(manifest: Manifest) -> dict[str, object]:
         "hard_ratio": c.hard_ratio,
         "medium_ratio": c.medium_ratio,
         "easy_ratio": c.easy_ratio,
+        "embedding_ratio": c.embedding_ratio,
         "contrastive_seed": str(c.seed),
         "rounds": c.rounds,
         "sibling_scope": c.sibling_scope,
@@ -105,13 +106,19 @@ def register_base_pairs(con: duckdb.DuckDBPyConnection, table: pa.Table | None) 
 
 
 def connect(manifest: Manifest, database: str = ":memory:", *,
-            base_pairs: pa.Table | None = None, read_base_pairs: bool = True) -> duckdb.DuckDBPyConnection:
+            base_pairs: pa.Table | None = None, read_base_pairs: bool = True,
+            embedding_tier: bool = True) -> duckdb.DuckDBPyConnection:
     """A connection with every ``sql/`` view defined over ``manifest``'s inputs.
 
     ``base_pairs`` passes an already-read base pairs table (the build reads and
     validates it once); by default it is read from the manifest's file, unless
     ``read_base_pairs`` is false (then it is empty until ``register_base_pairs``).
+    When the manifest turns the contrastive embedding tier on, its neighbours are
+    searched here (a faiss pass over the store's vectors) unless ``embedding_tier`` is
+    false, for connections that never read ``contrastive_samples``.
     """
+    from prover_data.embeddings import negative_tier
+
     con = duckdb.connect(database)
     for name, value in variables(manifest).items():
         con.execute(f"SET VARIABLE {name} = ?", [value])
@@ -119,6 +126,9 @@ def connect(manifest: Manifest, database: str = ":memory:", *,
     if base_pairs is None and read_base_pairs:
         base_pairs = base_pairs_table(manifest)
     register_base_pairs(con, base_pairs)
+    negative_tier.register(con, None)
     for f in sql_files():
         con.execute(f.read_text(encoding="utf-8"))
+    if embedding_tier and negative_tier.enabled(manifest):
+        negative_tier.register(con, negative_tier.neighbours(con, negative_tier.pin(manifest)).table)
     return con

@@ -1,22 +1,28 @@
 -- contrastive_samples: the materialized K-negative sampling table, BurnQED's
--- ContrastiveSampler made deterministic.
+-- ContrastiveSampler made deterministic, with an optional embedding tier.
 --
 -- For each round 1..rounds and each eligible theorem of a split: one positive of the
--- theorem, then K negatives in three tiers:
---   hard   round(K * hard_ratio) siblings of the theorem (its 'hard' pool),
---   medium round(K * medium_ratio) + hard's shortfall, same-theorem non-siblings,
---   easy   the rest + medium's shortfall, any negative of the split, trying up to three
---          draws for one of another theorem before accepting the third (as BurnQED).
--- A tier whose pool is empty passes its whole quota on (hard -> medium -> easy). Hard
--- and medium picks are with replacement, as BurnQED's sample_from_pool. Every pick is
+-- theorem, then K negatives in up to four tiers:
+--   hard      round(K * hard_ratio) siblings of the theorem (its 'hard' pool),
+--   embedding round(K * embedding_ratio) of the positive's nearest negative states of
+--             the split by encoder cosine (embedding_neighbors_input; empty when the
+--             tier is off, embedding_ratio = 0),
+--   medium    round(K * medium_ratio) + the shortfall of hard and embedding,
+--             same-theorem non-siblings,
+--   easy      the rest + medium's shortfall, any negative of the split, trying up to
+--             three draws for one of another theorem before accepting the third (as
+--             BurnQED).
+-- A tier whose pool is empty passes its whole quota on (hard, embedding -> medium ->
+-- easy). Picks are with replacement, as BurnQED's sample_from_pool. Every pick is
 -- draw(seed : tier : round : theorem : slot) modulo the pool size, over pools numbered
--- by content (state hash), so the table depends on content and seed only. A split with
--- no negatives at all yields no samples (there is nothing to contrast).
+-- by content (state hash; neighbours by rank), so the table depends on content and
+-- seed only. A split with no negatives at all yields no samples (nothing to contrast).
 CREATE OR REPLACE VIEW contrastive_samples AS
 WITH k AS (
     SELECT getvariable('k_negatives')::INTEGER AS k,
            round(getvariable('k_negatives') * getvariable('hard_ratio'))::INTEGER AS hard0,
            round(getvariable('k_negatives') * getvariable('medium_ratio'))::INTEGER AS medium0,
+           round(getvariable('k_negatives') * getvariable('embedding_ratio'))::INTEGER AS embedding0,
            getvariable('contrastive_seed') AS seed
 ), positives AS (
     SELECT *,
@@ -41,18 +47,26 @@ WITH k AS (
            count(*) FILTER (WHERE tier = 'hard') AS n_hard,
            count(*) FILTER (WHERE tier = 'medium') AS n_medium
     FROM pools GROUP BY ALL
+), neighbour_sizes AS (
+    SELECT split, pos_state_hash, count(*) AS n_embedding
+    FROM embedding_neighbors_input GROUP BY ALL
 ), quotas AS (
     SELECT a.*, coalesce(s.n_hard, 0) AS n_hard, coalesce(s.n_medium, 0) AS n_medium,
+           coalesce(e.n_embedding, 0) AS n_embedding,
            CASE WHEN coalesce(s.n_hard, 0) > 0 THEN k.hard0 ELSE 0 END AS q_hard,
-           CASE WHEN coalesce(s.n_medium, 0) > 0 THEN k.medium0 + k.hard0 - q_hard ELSE 0 END AS q_medium
+           CASE WHEN coalesce(e.n_embedding, 0) > 0 THEN k.embedding0 ELSE 0 END AS q_embedding,
+           CASE WHEN coalesce(s.n_medium, 0) > 0
+                THEN k.medium0 + k.hard0 - q_hard + k.embedding0 - q_embedding ELSE 0 END AS q_medium
     FROM anchors AS a CROSS JOIN k
     LEFT JOIN pool_sizes AS s USING (split, theorem_name)
+    LEFT JOIN neighbour_sizes AS e USING (split, pos_state_hash)
 ), slots AS (
     SELECT q.*, unnest(range(k.k)) AS position FROM quotas AS q CROSS JOIN k
 ), tiered AS (
     SELECT *,
            CASE WHEN position < q_hard THEN 'hard'
-                WHEN position < q_hard + q_medium THEN 'medium'
+                WHEN position < q_hard + q_embedding THEN 'embedding'
+                WHEN position < q_hard + q_embedding + q_medium THEN 'medium'
                 ELSE 'easy' END AS tier,
            k.seed || ':' || tier || ':' || round || ':' || theorem_name || ':' || position AS slot_key
     FROM slots CROSS JOIN k
@@ -62,7 +76,14 @@ WITH k AS (
     JOIN pools AS p
       ON p.split = t.split AND p.theorem_name = t.theorem_name AND p.tier = t.tier
      AND p.idx = draw(t.slot_key) % CASE t.tier WHEN 'hard' THEN t.n_hard ELSE t.n_medium END
-    WHERE t.tier <> 'easy'
+    WHERE t.tier IN ('hard', 'medium')
+), nearest AS (
+    SELECT t.split, t.theorem_name, t.round, t.position, t.tier, e.state_hash
+    FROM tiered AS t
+    JOIN embedding_neighbors_input AS e
+      ON e.split = t.split AND e.pos_state_hash = t.pos_state_hash
+     AND e.idx = draw(t.slot_key) % t.n_embedding
+    WHERE t.tier = 'embedding'
 ), split_negatives AS (
     SELECT split, theorem_name, state_hash,
            row_number() OVER (PARTITION BY split ORDER BY state_hash, theorem_name, file_order, state_id) - 1 AS idx,
@@ -84,6 +105,8 @@ WITH k AS (
     GROUP BY ALL
 ), negatives AS (
     SELECT * FROM same_theorem
+    UNION ALL
+    SELECT * FROM nearest
     UNION ALL
     SELECT * FROM easy
 ), samples AS (

@@ -111,11 +111,12 @@ def test_embed_encodes_only_missing_states_and_moves_the_tag(tmp_path, model):
     np.testing.assert_allclose(space.gather(space.rows(keys)), direct, rtol=1e-4, atol=1e-5)
 
 
-def test_embed_needs_a_build(tmp_path, model):
-    write_manifest(tmp_path, "emb", encoder=str(model))
+def test_embed_before_a_build_reads_the_views_after_validating_the_trajectories(tmp_path, model):
+    write_manifest(tmp_path, "emb", encoder=str(model))  # its trajectory file is empty
     proc = _cli(tmp_path, "embed", "emb")
     assert proc.returncode == 2
-    assert "run `prover-data build-manifest emb` first" in proc.stderr and "Traceback" not in proc.stderr
+    assert "traj.parquet" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").rglob("vectors.npy"))
 
 
 def test_embed_refuses_zero_vectors_naming_the_states(tmp_path):

@@ -101,9 +101,11 @@ def _snippet(text: str | None, n: int = 70) -> str:
 def embed(name: str, data_root: Path | None, build_root: Path, engine: str, batch_size: int | None, dtype: str | None,
           limit: int | None, flush_every: int | None, device: str, model_path: str | None, actors: int | None,
           gpus_per_actor: float | None, ray_address: str | None, ray_cpus: int | None, as_json: bool) -> None:
-    """Encode the states of build NAME that the store does not hold yet.
+    """Encode the states of manifest NAME that the store does not hold yet.
 
-    Reads BUILD_DIR/NAME/states.parquet (run build-manifest first), skips every state
+    Reads BUILD_DIR/NAME/states.parquet, or before a first build the same states from
+    the manifest's views (a manifest whose contrastive sampler has an embedding tier
+    needs its vectors before it can build). Skips every state
     already stored for the manifest's encoder and dtype, encodes the rest with the
     Hugging Face model (mean of the last hidden state over the attention mask, as
     BurnQED's encode_embeddings.py), longest states first, and commits one new store

@@ -44,7 +44,8 @@ def build_cmd(name: str, data_root: Path | None, out: Path, as_json: bool) -> No
       prover-data eval build iter_4 --json | jq '.sets[].excluded'
     """
     from prover_data.errors import InputError
-    from prover_data.evalsets import build_eval_set, check_trajectories, report_lines, training_theorems, write_eval_set
+    from prover_data.evalsets import build_eval_set, report_lines, training_theorems, write_eval_set
+    from prover_data.sources import check_trajectories
     from prover_data.manifest import load_manifest
     from prover_data.views import connect
 
@@ -55,7 +56,7 @@ def build_cmd(name: str, data_root: Path | None, out: Path, as_json: bool) -> No
     if out.suffix == ".json" and len(sets) > 1:
         raise InputError.one(str(out), f"the manifest declares {len(sets)} eval sets; --out must be a directory")
     check_trajectories(manifest)
-    con = connect(manifest)
+    con = connect(manifest, embedding_tier=False)
     try:
         training = training_theorems(con)
     finally:

@@ -1,10 +1,11 @@
-"""``prover-data embed NAME``: encode a build's states that the store does not hold yet.
+"""``prover-data embed NAME``: encode the states of a manifest that the store does not hold yet.
 
-The run is: read ``build/NAME/states.parquet``; drop states the store already has for
-the manifest's encoder and dtype, and states a killed earlier run already finished
-(its pending segments, adopted by this run's writer); encode the rest in batches
-sorted by length, locally or on a Ray cluster; commit one new version; move the
-manifest's tag to it when every state of the build is covered.
+The run is: read ``build/NAME/states.parquet`` (before a first build, the same states
+from the views); drop states the store already has for the manifest's encoder and
+dtype, and states a killed earlier run already finished (its pending segments, adopted
+by this run's writer); encode the rest in batches sorted by length, locally or on a
+Ray cluster; commit one new version; move the manifest's tag to it when every state is
+covered.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from prover_data.embeddings.encode import batch_order
 from prover_data.embeddings.fingerprint import model_folder, spec_from_manifest
 from prover_data.embeddings.keys import key_matrix
-from prover_data.embeddings.states import read_states
+from prover_data.embeddings.states import states_to_encode
 from prover_data.embeddings.store import DEFAULT_FLUSH_ROWS, Store
 from prover_data.errors import InputError
 
@@ -66,7 +67,7 @@ def embed_build(manifest, build_root: str | Path = "build", *, engine: str = "lo
     store = Store.open(manifest.resolve(emb.store), create=True)
     folder = model_folder(emb, model_path, where=str(manifest.path))
     spec = spec_from_manifest(emb, model_path=model_path, cache_file=store.weights_cache, where=str(manifest.path))
-    states = read_states(manifest.name, build_root)
+    states = states_to_encode(manifest, build_root)
     keys = key_matrix(states.column("state_hash"))
     flush_rows = flush_every * batch_size if flush_every else DEFAULT_FLUSH_ROWS
     cached = store.contains(keys, spec, dtype)

@@ -30,3 +30,25 @@ def read_states(name: str, build_root: str | Path = "build", columns=("state_has
         if schema.field(col).type != want:
             raise InputError.one(str(path), f"expected type {want}, found {schema.field(col).type}", column=col)
     return pq.read_table(path, columns=list(columns))
+
+
+def states_to_encode(manifest, build_root: str | Path = "build") -> pa.Table:
+    """``state_hash``, ``state_pp`` of the manifest's build, or of its views when not built yet.
+
+    ``embed`` may come before the first build: a manifest whose contrastive sampler has
+    an embedding tier needs vectors to build at all. The views give the same states as
+    the build's ``states.parquet``, after the same validation of the trajectory files.
+    """
+    if states_path(manifest.name, build_root).is_file():
+        return read_states(manifest.name, build_root)
+    from prover_data.sources import check_trajectories
+    from prover_data.views import connect
+
+    check_trajectories(manifest)
+    con = connect(manifest, read_base_pairs=False, embedding_tier=False)
+    try:
+        table = con.sql("SELECT state_hash, state_pp FROM out_states").to_arrow_table()
+    finally:
+        con.close()
+    schema = pa.schema([STATES.field("state_hash"), STATES.field("state_pp")])
+    return table.cast(schema)
