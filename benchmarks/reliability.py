@@ -83,14 +83,15 @@ def main() -> None:
     if args.json:
         print(json.dumps(figures, indent=2))
         return
-    print("| trial | tried | clean | seconds |")
-    print("|---|---|---|---|")
-    print(f"| bad inputs (validate + build-manifest) | {tried} | {handled} | {figures['bad_inputs']['seconds']} |")
+    print("| trial | tried | killed while running | clean | seconds |")
+    print("|---|---|---|---|---|")
+    print(f"| bad inputs (validate + build-manifest) | {tried} | - | {handled} | {figures['bad_inputs']['seconds']} |")
     for key, label in (("build_crashes", "kill -9 during build-manifest"), ("build_concurrency", "two builds at once"),
                        ("embed_crashes", "kill -9 during embed"), ("embed_concurrency", "two embeds, one store")):
         if key in figures:
             f = figures[key]
-            print(f"| {label} | {f['trials']} | {f['clean']} | {f['seconds']} |")
+            killed = f.get("killed_mid_build", f.get("killed_mid_embed", "-"))
+            print(f"| {label} | {f['trials']} | {killed} | {f['clean']} | {f['seconds']} |")
     if failed:
         print("bad inputs not handled:", ", ".join(failed))
 
@@ -103,7 +104,7 @@ def embed_trials(work: Path, crashes: int, concurrency: int) -> dict:
     t0 = time.time()
     trials = embed_crash_trials(work / "embed_crash", crashes, seed=0)
     out["embed_crashes"] = {"trials": len(trials), "clean": sum(t.clean for t in trials),
-                            "seconds": round(time.time() - t0, 1)}
+                            "killed_mid_embed": sum(t.killed for t in trials), "seconds": round(time.time() - t0, 1)}
     t0 = time.time()
     conc = embed_concurrency_trials(work / "embed_conc", concurrency)
     out["embed_concurrency"] = {"trials": len(conc), "clean": sum(c.clean for c in conc),

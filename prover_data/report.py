@@ -190,13 +190,13 @@ def _embedding_tier_note(t: dict) -> str:
     for split in ("train", "val"):
         s = t["splits"][split]
         cos = f", mean cosine {s['mean_cosine']:.4f}" if s["mean_cosine"] is not None else ""
-        parts.append(f"{split}: {_n(s['anchors_with_vector'])} of {_n(s['anchors'])} positive states searched "
+        parts.append(f"{split}: {_n(s['anchors_with_vector'])} of {_n(s['anchors'])} positive states the samples start from, searched "
                      f"among {_n(s['pool_with_vector'])} of {_n(s['pool'])} negative states{cos}")
     missing = sum(t["splits"][x]["anchors"] - t["splits"][x]["anchors_with_vector"]
                   + t["splits"][x]["pool"] - t["splits"][x]["pool_with_vector"] for x in ("train", "val"))
     gap = (f" {_n(missing)} states have no vector and are left out (`prover-data embed` fills them)."
            if missing else "")
-    return (f"Embedding tier: each positive state's {t['pool']} nearest negative states of its split by cosine "
+    return (f"Embedding tier: each anchor positive's {t['pool']} nearest negative states of its split by cosine "
             f"({t['encoder']} vectors of store version `{t['version']}` ({t['ref']}), faiss {t['index']} index); "
             + "; ".join(parts) + "." + gap)
 

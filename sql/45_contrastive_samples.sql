@@ -2,7 +2,7 @@
 -- ContrastiveSampler made deterministic, with an optional embedding tier.
 --
 -- For each round 1..rounds and each eligible theorem of a split: one positive of the
--- theorem, then K negatives in up to four tiers:
+-- theorem (contrastive_anchors), then K negatives in up to four tiers:
 --   hard      round(K * hard_ratio) siblings of the theorem (its 'hard' pool),
 --   embedding round(K * embedding_ratio) of the positive's nearest negative states of
 --             the split by encoder cosine (embedding_neighbors_input; empty when the
@@ -24,20 +24,8 @@ WITH k AS (
            round(getvariable('k_negatives') * getvariable('medium_ratio'))::INTEGER AS medium0,
            round(getvariable('k_negatives') * getvariable('embedding_ratio'))::INTEGER AS embedding0,
            getvariable('contrastive_seed') AS seed
-), positives AS (
-    SELECT *,
-           row_number() OVER (PARTITION BY split, theorem_name ORDER BY state_hash, file_order, state_id) - 1 AS idx,
-           count(*) OVER (PARTITION BY split, theorem_name) AS n
-    FROM contrastive_positives
 ), anchors AS (
-    SELECT p.split, p.theorem_name, r.round, p.source,
-           p.state_hash AS pos_state_hash, p.remaining_depth AS pos_remaining_depth
-    FROM (SELECT DISTINCT split, theorem_name, n FROM positives) AS t
-    CROSS JOIN (SELECT unnest(range(1, getvariable('rounds') + 1)) AS round) AS r
-    CROSS JOIN k
-    JOIN positives AS p
-      ON p.split = t.split AND p.theorem_name = t.theorem_name
-     AND p.idx = draw(k.seed || ':positive:' || r.round || ':' || t.theorem_name) % t.n
+    SELECT * FROM contrastive_anchors
 ), pools AS (
     SELECT split, theorem_name, tier, state_hash,
            row_number() OVER (PARTITION BY split, theorem_name, tier ORDER BY state_hash, file_order, state_id) - 1 AS idx

@@ -135,7 +135,7 @@ def test_the_lock_pins_the_vectors_and_the_report_says_what_was_searched(tier):
     entry = [e for e in lock["inputs"] if e["role"] == "embeddings"]
     assert len(entry) == 1 and entry[0]["hash"].startswith("xxh3_128:") and entry[0]["rows"] > 0
     report = (result.out_dir / "report.md").read_text()
-    assert "Embedding tier: each positive state's 5 nearest negative states" in report
+    assert "Embedding tier: each anchor positive's 5 nearest negative states" in report
     assert "hard/embedding/medium/easy 2/2/2/1" in report
     assert build(manifest, d / "build").up_to_date
 
@@ -229,3 +229,19 @@ def test_embed_before_the_first_build_then_build_with_the_tier(tmp_path):
     assert tier["splits"]["train"]["anchors_with_vector"] == tier["splits"]["train"]["anchors"] > 0
     assert stats["contrastive"]["samples"]["train"]["tiers"]["embedding"] > 0
     assert stats["embeddings"]["uncached"] == 0
+
+
+def test_hnsw_index_is_reproducible_and_finds_the_planted_neighbours(tier):
+    from dataclasses import replace
+
+    from prover_data.embeddings import negative_tier
+
+    manifest, _, _, _, planted, _ = tier
+    con = connect(manifest, embedding_tier=False)
+    pin = replace(negative_tier.pin(manifest), kind="hnsw")
+    a, b = negative_tier.neighbours(con, pin), negative_tier.neighbours(con, pin)
+    assert a.table.equals(b.table)
+    exact = negative_tier.neighbours(con, replace(pin, kind="flat")).table
+    assert a.table.num_rows == exact.num_rows
+    first = {r["pos_state_hash"]: r["state_hash"] for r in a.table.to_pylist() if r["split"] == "train" and r["idx"] == 0}
+    assert all(first[p] == n for p, n in planted.items())

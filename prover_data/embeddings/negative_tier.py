@@ -2,8 +2,9 @@
 
 Siblings (hard) and same-theorem non-siblings (medium) are negatives by their place in
 a search tree. The embedding tier picks negatives by what the encoder sees: for each
-positive state, the ``embedding_pool`` negative states of its split whose vectors are
-nearest by cosine (``neighbors.hard_negatives``, faiss). These are the negatives an
+positive a sample starts from (``contrastive_anchors``), the ``embedding_pool``
+negative states of its split whose vectors are nearest by cosine
+(``neighbors.hard_negatives``, faiss). These are the negatives an
 EBM over this encoder finds hardest to rank below the positive, mined from every
 theorem of the split and never from the other split (a val state in a train sample
 would leak val theorems into training).
@@ -12,8 +13,9 @@ The vectors are an input like any file. The store version is pinned when the bui
 starts (the manifest's ``[embeddings] tag`` when the store has it, else HEAD) and the
 lock records a digest of the vectors used (their segment ids, which are content
 digests), so re-encoding makes the build stale and the same vectors give the same
-table. States with no vector are left out of the search and counted in the report; a
-positive with no neighbours passes its embedding quota on to the medium tier.
+table (the same vectors in other segments count as new: a needless rebuild, never a
+stale one). States with no vector are left out of the search and counted in the
+report; a positive with no neighbours passes its embedding quota on to the medium tier.
 
 ``sql/44_embedding_tier_states.sql`` says which states are searched;
 ``sql/45_contrastive_samples.sql`` draws from the neighbour table registered here.
@@ -100,7 +102,7 @@ def pin(manifest) -> Pin:
 
 
 def neighbours(con, pinned: Pin) -> Neighbours:
-    """Each split's positive states and their ``pinned.k`` nearest negative states."""
+    """Each split's anchor positive states and their ``pinned.k`` nearest negative states."""
     from prover_data.embeddings.keys import key_matrix, to_arrow
     from prover_data.embeddings.neighbors import hard_negatives
 

@@ -53,8 +53,16 @@ def build_index(matrix, rows: np.ndarray | None = None, *, kind: str = "flat", h
         index.hnsw.efSearch = 128
     else:
         raise InputError.one("--index", f"expected 'flat' or 'hnsw', got '{kind}'")
-    for start in range(0, len(rows), CHUNK_ROWS):
-        index.add(_normalized(matrix, rows[start:start + CHUNK_ROWS]))
+    # HNSW inserts in parallel build a different graph on each run; one thread builds
+    # the same graph every time, so approximate answers are reproducible too.
+    threads = faiss.omp_get_max_threads()
+    if kind == "hnsw":
+        faiss.omp_set_num_threads(1)
+    try:
+        for start in range(0, len(rows), CHUNK_ROWS):
+            index.add(_normalized(matrix, rows[start:start + CHUNK_ROWS]))
+    finally:
+        faiss.omp_set_num_threads(threads)
     return index
 
 
