@@ -107,6 +107,8 @@ def _embeddings_config(dense) -> ExportConfig:
     """A dense store export as (state_hash, embedding[dim]) rows, in its stored float type."""
     import numpy as np
 
+    from prover_data.embeddings.keys import to_arrow
+
     raw = dense.raw()
     if dense.dtype == "bfloat16":  # Arrow has no bfloat16: widen exactly to float32
         values = (raw.astype(np.uint32) << 16).view(np.float32)
@@ -116,7 +118,7 @@ def _embeddings_config(dense) -> ExportConfig:
         arrow_type = pa.from_numpy_dtype(values.dtype)
     flat = pa.array(values.reshape(-1), type=arrow_type)
     table = pa.table({
-        "state_hash": pa.array(list(dense.hashes()), pa.binary(16)),
+        "state_hash": to_arrow(dense.hashes),
         "embedding": pa.FixedSizeListArray.from_arrays(flat, dense.dim),
     })
     tags = {"dtype": dense.dtype, "dim": dense.dim, "version": dense.version, "encoder": dense.encoder}

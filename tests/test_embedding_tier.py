@@ -245,3 +245,16 @@ def test_hnsw_index_is_reproducible_and_finds_the_planted_neighbours(tier):
     assert a.table.num_rows == exact.num_rows
     first = {r["pos_state_hash"]: r["state_hash"] for r in a.table.to_pylist() if r["split"] == "train" and r["idx"] == 0}
     assert all(first[p] == n for p, n in planted.items())
+
+
+def test_export_hf_with_the_store_version_the_build_searched(tier, tmp_path):
+    manifest, d, vectors, _, _, _ = tier
+    out = tmp_path / "hub" / "tier"
+    proc = run_cli("export-hf", str(manifest.path), str(out), "--build-dir", str(d / "build"),
+                   "--embeddings", "HEAD", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["configs"]["embeddings"] == {"train": len(vectors)}
+    assert sorted(p.name for p in out.parent.iterdir()) == ["tier"]  # no scratch export left beside it
+    table = pq.read_table(next((out / "data" / "embeddings").glob("train-*.parquet")))
+    first = table.slice(0, 1).to_pylist()[0]
+    np.testing.assert_allclose(first["embedding"], vectors[first["state_hash"]], rtol=1e-6)

@@ -57,3 +57,17 @@ def test_hard_negatives_are_the_exact_nearest_pool_states_by_cosine(planted):
     # an anchor inside the pool never returns itself
     own, _ = hard_negatives(dense, keys[:3], keys[:20], k=5)
     assert all(keys[i].tobytes() not in {bytes(h) for h in own[i]} for i in range(3))
+
+
+@pytest.mark.parametrize("flags, core", [
+    ("fpu sse2 avx avx2 fma avx512f avx512dq avx512bw avx512vl", "SkylakeX"),
+    ("fpu sse2 avx avx2 fma", "Haswell"),
+    ("fpu sse2 sse4_2", None),
+])
+def test_faiss_blas_kernels_follow_the_cpu_flags(tmp_path, flags, core):
+    from prover_data.embeddings.neighbors import _openblas_core
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: {flags}\n")
+    assert _openblas_core(cpuinfo) == core
+    assert _openblas_core(tmp_path / "absent") is None

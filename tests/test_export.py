@@ -78,3 +78,49 @@ def test_cli_export_and_missing_build(demo_build, tmp_path):
     proc = run_cli("export-hf", "demo", str(tmp_path / "hf2"), "--build-dir", str(empty))
     assert proc.returncode == 2 and "run build-manifest first" in proc.stderr
     assert not (tmp_path / "hf2").exists()
+
+
+def test_eval_certificates_and_embeddings_configs_round_trip(demo_build, tmp_path):
+    import numpy as np
+
+    from prover_data.certificate_corpus import export as export_certificates
+    from prover_data.certificates import split_corpus
+    from prover_data.embeddings.dense import DenseEmbeddings, export_dense
+    from prover_data.embeddings.fingerprint import EncoderSpec
+    from prover_data.embeddings.keys import key_matrix
+    from prover_data.embeddings.store import Store
+    from prover_data.sources import read_theorem_list
+
+    manifest = load_manifest(REPO / "manifests" / "demo.toml")
+    certs = tmp_path / "certs"
+    export_certificates(manifest, certs)
+    keys = key_matrix(pq.read_table(demo_build / "states.parquet").column("state_hash"))[:50]
+    vectors = np.random.default_rng(0).normal(size=(len(keys), 12)).astype(np.float16)
+    store = Store.open(tmp_path / "store", create=True)
+    spec = EncoderSpec(model="test-model", weights="xxh3_128:" + "ab" * 16, max_length=64)
+    store.write(keys, vectors, encoder=spec, dtype="float16", tag="t")
+    dense = DenseEmbeddings.open(export_dense(tmp_path / "store", "t", tmp_path / "dense"))
+
+    out = tmp_path / "hf"
+    result = write(collect(demo_build, certificates_dir=certs, embeddings=dense), out, build_dir=demo_build)
+    eval_files = sorted((demo_build / "eval").glob("*.json"))
+    assert eval_files and set(result.configs["eval"]) == {p.stem for p in eval_files}
+    for path in eval_files:
+        loaded = datasets.load_dataset(str(out), "eval")[path.stem].with_format("arrow")[:]
+        original = read_theorem_list(path)
+        assert loaded.cast(original.schema).equals(original)
+    loaded = datasets.load_dataset(str(out), "certificates")
+    for split, fname in (("train", "train.txt"), ("validation", "val.txt")):
+        assert loaded[split]["text"] == split_corpus((certs / fname).read_text(encoding="utf-8"))
+    emb = datasets.load_dataset(str(out), "embeddings")["train"]
+    feature = emb.features["embedding"]
+    assert getattr(feature, "length", None) == 12 and feature.feature.dtype == "float16"
+    got = emb.with_format("numpy")
+    order = {bytes(h): i for i, h in enumerate(keys)}
+    rows = [order[bytes(h)] for h in got["state_hash"]]
+    assert sorted(rows) == list(range(len(keys)))
+    np.testing.assert_array_equal(np.asarray(got["embedding"], dtype=np.float16), vectors[rows])
+    card = DatasetCard.load(out / "README.md")
+    assert {c["config_name"] for c in card.data.configs} == {"sft", "contrastive", "states", "eval",
+                                                             "certificates", "embeddings"}
+    assert '`embeddings` tags: dtype = `"float16"`' in card.text and '"test-model"' in card.text

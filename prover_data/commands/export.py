@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import click
@@ -46,10 +47,11 @@ def export_hf(name: str, out: Path, data_root: Path | None, build_root: Path, ce
 
     manifest = load_manifest(name, data_root, check_files=False)
     build_dir = Path(build_root) / manifest.name
-    dense = _dense(manifest, embeddings_ref, out) if embeddings_ref else None
-    configs = collect(build_dir, certificates_dir=certificates_dir, embeddings=dense)
-    with progress(quiet=as_json) as bar:
-        result = write(configs, out, build_dir=build_dir, progress=bar)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=_parent(out)) as tmp:
+        dense = _dense(manifest, embeddings_ref, Path(tmp) / "embeddings") if embeddings_ref else None
+        configs = collect(build_dir, certificates_dir=certificates_dir, embeddings=dense)
+        with progress(quiet=as_json) as bar:
+            result = write(configs, out, build_dir=build_dir, progress=bar)
     url = push(out, repo_id, private=private) if repo_id else None
     if as_json:
         print_json({"out": str(out), "configs": result.configs, "pushed": url})
@@ -60,12 +62,15 @@ def export_hf(name: str, out: Path, data_root: Path | None, build_root: Path, ce
         info(f"pushed to {url}")
 
 
-def _dense(manifest, ref: str, out: Path):
-    """A dense export of the store version ``ref``, made beside OUT and read back."""
+def _parent(out: Path) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out.parent
+
+
+def _dense(manifest, ref: str, target: Path):
+    """A dense export of the store version ``ref`` into ``target`` (a scratch directory beside OUT)."""
     if manifest.embeddings is None:
         raise InputError.one(str(manifest.path), "--embeddings needs an [embeddings] section", key="embeddings")
     from prover_data.embeddings.dense import DenseEmbeddings, export_dense
 
-    target = out.parent / f".{out.name}.embeddings"
-    path = export_dense(manifest.resolve(manifest.embeddings.store), ref, target)
-    return DenseEmbeddings.open(path)
+    return DenseEmbeddings.open(export_dense(manifest.resolve(manifest.embeddings.store), ref, target))

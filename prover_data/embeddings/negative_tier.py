@@ -17,8 +17,8 @@ table (the same vectors in other segments count as new: a needless rebuild, neve
 stale one). States with no vector are left out of the search and counted in the
 report; a positive with no neighbours passes its embedding quota on to the medium tier.
 
-``sql/44_embedding_tier_states.sql`` says which states are searched;
-``sql/45_contrastive_samples.sql`` draws from the neighbour table registered here.
+``sql/45_embedding_tier_states.sql`` says which states are searched;
+``sql/46_contrastive_samples.sql`` draws from the neighbour table registered here.
 """
 
 from __future__ import annotations

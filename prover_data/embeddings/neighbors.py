@@ -16,11 +16,16 @@ Vectors are L2-normalized and searched by inner product, so scores are cosines.
   to use it; this module only answers the query deterministically (ties broken by
   row, i.e. by state hash).
 
-``kind="flat"`` is exact (IndexFlatIP); ``kind="hnsw"`` is approximate and scales to
-the full 217K x 4096 store on a CPU.
+``kind="flat"`` is exact (IndexFlatIP); ``kind="hnsw"`` is approximate. Its graph is
+built on one thread to be reproducible, so it beats exact search only when the queries
+times the indexed states are large (past about a million indexed states at the
+sampler's ratio of anchors to pool; ``benchmarks/embedding_tier.py``).
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -29,6 +34,38 @@ from prover_data.embeddings.keys import key_matrix, to_arrow
 from prover_data.errors import InputError
 
 CHUNK_ROWS = 8192
+
+
+def _faiss():
+    """faiss, its bundled OpenBLAS first told the CPU's kernel family when it cannot tell.
+
+    faiss-cpu wheels bundle an OpenBLAS that picks its kernels by CPU model number. On a
+    virtual machine that hides the model ("Intel(R) Xeon(R) Processor") it falls back
+    to SSE3 kernels, and the exact search runs 4-5x slower than the same matrix product
+    in NumPy. OpenBLAS reads ``OPENBLAS_CORETYPE`` when it loads, so it is set from the
+    CPU's feature flags before the first import, unless the user has set it.
+    """
+    if "OPENBLAS_CORETYPE" not in os.environ:
+        core = _openblas_core(Path("/proc/cpuinfo"))
+        if core:
+            os.environ["OPENBLAS_CORETYPE"] = core
+    import faiss
+
+    return faiss
+
+
+def _openblas_core(cpuinfo: Path) -> str | None:
+    """The OpenBLAS kernel family the CPU's flags allow (None: let OpenBLAS decide)."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    flags = next((set(line.split(":", 1)[1].split()) for line in text.splitlines() if line.startswith("flags")), set())
+    if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= flags:
+        return "SkylakeX"
+    if {"avx2", "fma"} <= flags:
+        return "Haswell"
+    return None
 
 
 def _normalized(matrix, rows: np.ndarray) -> np.ndarray:
@@ -42,8 +79,7 @@ def build_index(matrix, rows: np.ndarray | None = None, *, kind: str = "flat", h
 
     Index ids are positions in ``rows``.
     """
-    import faiss
-
+    faiss = _faiss()
     rows = np.arange(len(matrix)) if rows is None else np.asarray(rows, np.int64)
     dim = matrix.dim
     if kind == "flat":
