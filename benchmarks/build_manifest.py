@@ -268,7 +268,8 @@ def pandas_pipeline(root: Path, out: Path) -> dict:
         anchors[in_split][columns].to_parquet(out / f"contrastive_{split}.parquet", index=False)
         counts = np.bincount(tier.reshape(-1, k)[in_split].ravel(), minlength=3)
         tiers[split] = {"rows": int(in_split.sum()),
-                        "tiers": {"hard": int(counts[0]), "medium": int(counts[1]), "easy": int(counts[2])}}
+                        "tiers": {"hard": int(counts[0]), "embedding": 0,  # iter_4 has no embedding tier
+                                  "medium": int(counts[1]), "easy": int(counts[2])}}
 
     # unique states of positive and negative records, keyed by MD5
     states = rec.assign(n_positive=rec["label"] == "positive", n_negative=rec["label"] == "negative").groupby(

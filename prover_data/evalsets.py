@@ -423,35 +423,53 @@ class Overlap:
                 "training_name": self.training_name, "origins": list(self.origins)}
 
 
-def audit(eval_theorems: pa.Table, training_names, training_statements, *, source: str) -> list[Overlap]:
-    """Theorems of ``eval_theorems`` (name, statement) that are training data.
+@dataclass(frozen=True)
+class TrainingIndex:
+    """The training theorems an audit checks against: by name and by normalized statement.
 
-    ``training_names``: ``{origin: names}`` or a plain set / Arrow array of names.
-    ``training_statements``: statements by name (a dict, or a table with name and
-    statement, e.g. the theorem index); entries of non-training names are ignored.
-    A theorem overlaps by name, else by normalized statement (``identity.statement_hash``).
+    Built once per build, then asked about each eval set and list: hashing the
+    training statements is most of an audit's work.
     """
-    origins = _by_origin(training_names)
-    where: dict[str, list[str]] = {}
-    for origin, members in origins.items():
-        for n in members:
-            where.setdefault(n, []).append(origin)
-    statements = _statements(training_statements)
-    by_hash: dict[bytes, str] = {}
-    for n in sorted(where):
-        if n in statements:
-            by_hash.setdefault(statement_hash(statements[n]), n)
-    out = []
-    names = eval_theorems.column("name").to_pylist()
-    stmts = eval_theorems.column("statement").to_pylist()
-    for row, (n, s) in enumerate(zip(names, stmts)):
-        if n in where:
-            out.append(Overlap(source, row, n, "name", n, tuple(where[n])))
-            continue
-        twin = by_hash.get(statement_hash(s))
-        if twin is not None:
-            out.append(Overlap(source, row, n, "statement", twin, tuple(where[twin])))
-    return out
+
+    where: dict[str, tuple[str, ...]]  # training name -> origins it was found in
+    by_hash: dict[bytes, str]  # statement hash -> first training name (sorted) with it
+
+    @classmethod
+    def of(cls, training_names, training_statements) -> "TrainingIndex":
+        """``training_names``: ``{origin: names}`` or a plain set / Arrow array of names.
+        ``training_statements``: statements by name (a dict, or a table with name and
+        statement, e.g. the theorem index); entries of non-training names are ignored.
+        """
+        where: dict[str, list[str]] = {}
+        for origin, members in _by_origin(training_names).items():
+            for n in members:
+                where.setdefault(n, []).append(origin)
+        statements = _statements(training_statements)
+        by_hash: dict[bytes, str] = {}
+        for n in sorted(where):
+            if n in statements:
+                by_hash.setdefault(statement_hash(statements[n]), n)
+        return cls({n: tuple(o) for n, o in where.items()}, by_hash)
+
+    def overlaps(self, eval_theorems: pa.Table, *, source: str) -> list[Overlap]:
+        """Theorems of ``eval_theorems`` (name, statement) that are training data: by
+        name, else by normalized statement (``identity.statement_hash``)."""
+        out = []
+        names = eval_theorems.column("name").to_pylist()
+        stmts = eval_theorems.column("statement").to_pylist()
+        for row, (n, s) in enumerate(zip(names, stmts)):
+            if n in self.where:
+                out.append(Overlap(source, row, n, "name", n, self.where[n]))
+                continue
+            twin = self.by_hash.get(statement_hash(s))
+            if twin is not None:
+                out.append(Overlap(source, row, n, "statement", twin, self.where[twin]))
+        return out
+
+
+def audit(eval_theorems: pa.Table, training_names, training_statements, *, source: str) -> list[Overlap]:
+    """Theorems of ``eval_theorems`` that are training data (``TrainingIndex``, built for one list)."""
+    return TrainingIndex.of(training_names, training_statements).overlaps(eval_theorems, source=source)
 
 
 def overlap_error(overlaps: list[Overlap]) -> InputError:
@@ -487,7 +505,7 @@ def build_hook(manifest: Manifest, con, tmp: Path, stats: dict, lock) -> None:
     index = read_theorem_list(manifest.resolve(manifest.sources.theorem_index)) \
         if manifest.sources.theorem_index is not None else None
     lists = {n: read_theorem_list(p) for n, p in manifest.held_out_paths().items()}
-    statements = _known_statements(index, lists)
+    checker = TrainingIndex.of(training, _known_statements(index, lists))
     stats["eval"] = {}
     overlaps: list[Overlap] = []
     for spec in manifest.eval.sets:
@@ -497,9 +515,9 @@ def build_hook(manifest: Manifest, con, tmp: Path, stats: dict, lock) -> None:
         write_eval_set(result, tmp / file)
         stats["eval"][spec.name] = {"file": file, "lines": report_lines(result), **result.stats}
         lock.outputs[f"eval/{spec.name}"] = {"file": file, "rows": result.theorems.num_rows}
-        overlaps += audit(result.theorems, training, statements, source=file)
+        overlaps += checker.overlaps(result.theorems, source=file)
     for name in manifest.eval.audit:
-        overlaps += audit(lists[name], training, statements, source=str(manifest.held_out_paths()[name]))
+        overlaps += checker.overlaps(lists[name], source=str(manifest.held_out_paths()[name]))
     if overlaps:
         raise overlap_error(overlaps)
     stats["audit"] = {"lists": list(manifest.eval.audit), "sets": [s.name for s in manifest.eval.sets],

@@ -306,3 +306,13 @@ def test_build_hook_writes_sets_and_fails_on_contaminated_audit_list(tiny, tmp_p
         TRAJECTORIES: 4, BASE_PAIRS: 2, "held_out:train_eval": 5, TWIN: 1}
     assert lock.outputs["eval/eval_small"] == {"file": "eval/eval_small.json", "rows": 10}
     assert stats["audit"]["verdict"] == "no overlap"
+
+
+def test_normalization_collapses_every_unicode_whitespace_character():
+    import sys
+
+    spaces = [c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace()]
+    assert {"\u00a0", "\u2003", "\u3000", "\u2028", "\x1c"} <= set(spaces)
+    for c in spaces:
+        assert normalize_statement(f"{c}a{c}{c} :{c}b ={c}\tc{c}") == "a : b = c", repr(c)
+    assert normalize_statement("a\u200bb") == "a\u200bb"  # a zero-width space is not whitespace
