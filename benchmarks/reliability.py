@@ -67,7 +67,7 @@ def main() -> None:
         t0 = time.time()
         trials = crash_trials(manifest, work / "crash", args.crash_trials, seed=0)
         figures["build_crashes"] = {"trials": len(trials), "clean": sum(t.clean for t in trials),
-                                    "killed_mid_build": sum(t.killed for t in trials),
+                                    "killed": sum(t.killed for t in trials),
                                     "seconds": round(time.time() - t0, 1)}
 
         t0 = time.time()
@@ -90,8 +90,7 @@ def main() -> None:
                        ("embed_crashes", "kill -9 during embed"), ("embed_concurrency", "two embeds, one store")):
         if key in figures:
             f = figures[key]
-            killed = f.get("killed_mid_build", f.get("killed_mid_embed", "-"))
-            print(f"| {label} | {f['trials']} | {killed} | {f['clean']} | {f['seconds']} |")
+            print(f"| {label} | {f['trials']} | {f.get('killed', '-')} | {f['clean']} | {f['seconds']} |")
     if failed:
         print("bad inputs not handled:", ", ".join(failed))
 
@@ -104,7 +103,7 @@ def embed_trials(work: Path, crashes: int, concurrency: int) -> dict:
     t0 = time.time()
     trials = embed_crash_trials(work / "embed_crash", crashes, seed=0)
     out["embed_crashes"] = {"trials": len(trials), "clean": sum(t.clean for t in trials),
-                            "killed_mid_embed": sum(t.killed for t in trials), "seconds": round(time.time() - t0, 1)}
+                            "killed": sum(t.killed for t in trials), "seconds": round(time.time() - t0, 1)}
     t0 = time.time()
     conc = embed_concurrency_trials(work / "embed_conc", concurrency)
     out["embed_concurrency"] = {"trials": len(conc), "clean": sum(c.clean for c in conc),

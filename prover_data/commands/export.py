@@ -47,7 +47,8 @@ def export_hf(name: str, out: Path, data_root: Path | None, build_root: Path, ce
 
     manifest = load_manifest(name, data_root, check_files=False)
     build_dir = Path(build_root) / manifest.name
-    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=_parent(out)) as tmp:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
         dense = _dense(manifest, embeddings_ref, Path(tmp) / "embeddings") if embeddings_ref else None
         configs = collect(build_dir, certificates_dir=certificates_dir, embeddings=dense)
         with progress(quiet=as_json) as bar:
@@ -60,11 +61,6 @@ def export_hf(name: str, out: Path, data_root: Path | None, build_root: Path, ce
                 [(c, s, n) for c, splits in result.configs.items() for s, n in splits.items()])
     if url:
         info(f"pushed to {url}")
-
-
-def _parent(out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return out.parent
 
 
 def _dense(manifest, ref: str, target: Path):
