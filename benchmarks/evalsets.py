@@ -6,7 +6,7 @@ Generates a replica (``prover-data synth``) at ``--scale`` (or uses ``--data-roo
 and measures, each in a fresh process, best of ``--repeat``, with the process's peak
 RSS:
 
-* baseline: read the theorem index (``sources.read_theorem_list``) and the distinct
+* baseline: read the theorem index (``inputs.theorem_lists.read_theorem_list``) and the distinct
   theorem names of the 8 trajectory files (DuckDB): the input any eval sampler reads;
 * sample: ``evalsets.build_eval_set`` for iter_4's ``eval_clean_100`` given those
   (exclusions, statement normalization of the whole pool, ranking, medians);
@@ -35,9 +35,10 @@ mode, root, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
 from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
+from prover_data import evalcompare, evalsets
+from prover_data.inputs.theorem_lists import read_theorem_list
+from prover_data.inputs.trajectories import check_trajectories
 from prover_data.manifest import load_manifest
-from prover_data.sources import read_theorem_list
-from prover_data import evalcompare, evalsets, sources
 
 m = load_manifest("iter_4", root)
 runs = sorted((Path(root) / "eval").glob("*.parquet"))
@@ -63,7 +64,7 @@ def sample():
 
 def eval_build():
     from prover_data.views import connect
-    sources.check_trajectories(m)
+    check_trajectories(m)
     con = connect(m, embedding_tier=False)
     training = evalsets.training_theorems(con)
     r = evalsets.build_eval_set(m.eval.sets[0], m, training)
@@ -102,7 +103,7 @@ def _measure(mode: str, root: Path, repeat: int) -> dict:
 def _figures(root: Path, repeat: int, scale: float | None) -> dict:
     import pyarrow.parquet as pq
 
-    from prover_data.sources import read_theorem_list
+    from prover_data.inputs.theorem_lists import read_theorem_list
 
     index_rows = read_theorem_list(root / "theorem_index.json").num_rows
     run_rows = sum(pq.ParquetFile(p).metadata.num_rows for p in sorted((root / "eval").glob("*.parquet")))

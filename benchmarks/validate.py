@@ -9,7 +9,7 @@ which also runs the loop search). Each measurement runs in a fresh process and
 reports the best of ``--repeat`` runs, rows/s and the process's peak RSS:
 
 * baseline: DuckDB reads every spec'd column of the file (what any build pays);
-* validate: ``sources.validate_trajectory_file`` on the clean file;
+* validate: ``inputs.trajectories.validate_trajectory_file`` on the clean file;
 * validate (broken): the same on the broken copy, which must report problems;
 * ``prover-data validate`` on the whole replica directory, as a user runs it.
 """
@@ -31,7 +31,7 @@ import json, sys, time
 mode, path, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
 import duckdb
 from prover_data.schema import TRAJECTORY
-from prover_data.sources import validate_trajectory_file
+from prover_data.inputs.trajectories import validate_trajectory_file
 
 def baseline():
     cols = ", ".join(TRAJECTORY.names)

@@ -3,16 +3,20 @@
 A build, an embedding-store commit and an export each produce several files that
 only make sense together. They are written into a hidden temporary sibling and made
 visible by ``os.replace``; a crash (even ``kill -9``) leaves either the old result or
-the new one, never a mix. Replacing a whole directory takes two renames (old aside,
-new in); ``recover`` undoes the one window between them, and every writer and reader
-of a directory calls it first.
+the new one, never a mix. A whole directory is replaced by exchanging it with the new
+one in one step (Linux ``renameat2(RENAME_EXCHANGE)``), so a reader always finds a
+complete build, old or new. Where the file system cannot exchange, it takes two
+renames (old aside, new in), and ``recover``, which every writer calls first, undoes
+the window between them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
+import functools
 import os
 import shutil
 import time
@@ -86,6 +90,10 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         _fsync_tree(tmp)
+        if final.exists() and _exchange(tmp, final):
+            _fsync_dir(final.parent)
+            shutil.rmtree(tmp)  # now the old result; a kill here leaves it for recover()
+            return
         if final.exists():
             os.replace(final, _aside(final))
         os.replace(tmp, final)
@@ -95,6 +103,32 @@ def atomic_dir(final: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step; False where the system cannot (then nothing moved)."""
+    renameat2 = getattr(_libc(), "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+@functools.lru_cache(maxsize=1)
+def _libc():
+    """The C library (None where it cannot be loaded)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager

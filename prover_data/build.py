@@ -10,7 +10,7 @@ are what the existing lock records, and its outputs are intact, the build is a n
 Python here only wires. The stages, in order (``STAGES``):
 
 1. *hash inputs* -- content hashes of every input; equal to the lock's: done.
-2. *validate inputs* -- every input through ``sources``' readers; all problems of all
+2. *validate inputs* -- every input through the readers of ``inputs/``; all problems of all
    files are reported together and nothing is written. It runs while DuckDB already
    materializes the trajectory views (stage 3) on its own threads: both read the
    same files, and a bad file stops the build before anything is written either way.
@@ -61,7 +61,7 @@ STAGES = ("hash inputs", "validate inputs", "trajectory views", "base pairs", "w
 # pairs too. DuckDB offloads them to the spill directory past MEMORY_LIMIT, which
 # leaves room for validation running beside it and for the eval hook's Python sets:
 # a 10M-record build (scale 16) peaks under 4 GiB.
-MATERIALIZED = ("trajectories", "theorem_split", "sft_candidates", "sft_status", "contrastive_negatives",
+MATERIALIZED = ("trajectories", "theorem_split", "sft_candidates", "sft_status", "contrastive_negative_records",
                 "contrastive_samples", "states")
 MATERIALIZED_WITH_BASE = ("base_pairs_classified", "sft_pairs")
 TIERS = ("hard", "embedding", "medium", "easy")  # contrastive_samples' neg_tiers, in slot order
@@ -91,7 +91,7 @@ def build_dir(manifest: Manifest, build_root: str | Path = "build") -> Path:
 def build(manifest: Manifest, build_root: str | Path = "build", *, force: bool = False, wait: bool = False,
           progress=None) -> BuildResult:
     """Build ``manifest`` into ``build_root/NAME`` unless it is already up to date."""
-    from prover_data.views import sql_files
+    from prover_data.sql_files import sql_files
 
     out = build_dir(manifest, build_root)
     stages = _Stages(progress)
@@ -214,7 +214,10 @@ class Inputs:
 
 def validate_inputs(manifest: Manifest) -> Inputs:
     """Read and check every input; one InputError with every problem of every file."""
-    from prover_data.sources import check_trajectory_file, read_leandojo, read_search_config, read_theorem_list
+    from prover_data.inputs.leandojo import read_leandojo
+    from prover_data.inputs.search_config import read_search_config
+    from prover_data.inputs.theorem_lists import read_theorem_list
+    from prover_data.inputs.trajectories import check_trajectory_file
 
     problems = []
     rows: dict[str, int] = {}
@@ -231,7 +234,7 @@ def validate_inputs(manifest: Manifest) -> Inputs:
             return None
 
     for p in manifest.trajectory_paths():
-        info = attempt(check_trajectory_file, p)
+        info = attempt(lambda path: check_trajectory_file(path, manifest.sources.repeated_searches), p)
         if info is not None:
             rows[rel(p)] = info.rows
             sizes[p.stem] = p.stat().st_size
@@ -277,7 +280,7 @@ def _validate_and_prepare(manifest: Manifest, work: Path, stages: _Stages, tier:
                     return con
                 if view == "contrastive_samples" and tier is not None:
                     found = negative_tier.neighbours(con, tier)
-                    negative_tier.register(con, found.table)
+                    negative_tier.register(con, found)
                     holder["tier_stats"] = found.report(tier)
                 con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")
                 advance(1)
@@ -400,7 +403,8 @@ def _quote(text: str) -> str:
 
 def collect_stats(con, manifest: Manifest, inputs: Inputs) -> dict:
     """Every figure of the report, from the views; ``report.render`` turns it into text."""
-    files = [dict(zip(("file_order", "source", "total", "positive", "usable", "empty", "sorry", "dup"), r))
+    files = [dict(zip(("file_order", "source", "total", "positive", "usable", "empty", "sorry", "dup", "theorems",
+                       "searches"), r))
              for r in con.execute("SELECT * FROM sft_file_stats").fetchall()]
     for f in files:
         f["file"] = f"{f['source']}.parquet"
@@ -433,9 +437,9 @@ def collect_stats(con, manifest: Manifest, inputs: Inputs) -> dict:
     sft["combined_train"] = sft["trajectory_train"] + sft["base_train"]
     sft["combined_val"] = sft["trajectory_val"] + sft["base_val"]
 
-    rows = con.execute("SELECT * FROM contrastive_stats")
-    cols = [d[0] for d in rows.description]
-    contrastive: dict = {r[0]: dict(zip(cols[1:], r[1:])) for r in rows.fetchall()}
+    contrastive: dict = _by_split(con, "contrastive_stats")
+    for split, figures in _by_split(con, "false_negative_stats").items():
+        contrastive[split].update(figures)
     c = manifest.contrastive
     samples = dict(con.execute("SELECT split, count(*) FROM contrastive_samples GROUP BY ALL").fetchall())
     tiers = {f"{s}:{t}": n for s, t, n in con.execute(
@@ -447,7 +451,7 @@ def collect_stats(con, manifest: Manifest, inputs: Inputs) -> dict:
     hard, medium, nearest = quota(c.hard_ratio), quota(c.medium_ratio), quota(c.embedding_ratio)
     contrastive.update({
         "k": c.k_negatives, "rounds": c.rounds, "seed": c.seed, "sibling_scope": c.sibling_scope,
-        "positive_states": c.positive_states,
+        "positive_states": c.positive_states, "false_negatives": c.false_negatives,
         "quotas": {"hard": hard, "embedding": nearest, "medium": medium, "easy": c.k_negatives - hard - nearest - medium},
         "samples": {split: {"rows": samples.get(split, 0),
                             "tiers": {t: tiers.get(f"{split}:{t}", 0) for t in TIERS}}
@@ -473,3 +477,10 @@ def collect_stats(con, manifest: Manifest, inputs: Inputs) -> dict:
     if manifest.sources.search_config is not None:
         stats["search_config_text"] = manifest.resolve(manifest.sources.search_config).read_text(encoding="utf-8")
     return stats
+
+
+def _by_split(con, view: str) -> dict[str, dict]:
+    """A per-split statistics view (first column ``split``) as {split: {column: value}}."""
+    rows = con.execute(f"SELECT * FROM {view}")
+    cols = [d[0] for d in rows.description]
+    return {r[0]: dict(zip(cols[1:], r[1:])) for r in rows.fetchall()}

@@ -119,7 +119,7 @@ def _add(d: Derivation, source: str, order: int, result: Certificate | str) -> N
 def derive(manifest: Manifest, statements: dict[str, str], base_pairs=None) -> Derivation:
     """Every certificate of the manifest's inputs, before dedup and split.
 
-    ``base_pairs`` is ``sources.read_leandojo``'s table (or None for no base pairs).
+    ``base_pairs`` is ``inputs.leandojo.read_leandojo``'s table (or None for no base pairs).
     """
     from prover_data.views import connect
 
@@ -128,17 +128,17 @@ def derive(manifest: Manifest, statements: dict[str, str], base_pairs=None) -> D
     known = None if base_pairs is None else base_pairs.select(["theorem_name", "tactic_index", "state_pp", "tactic"])
     con = connect(manifest, base_pairs=known, embedding_tier=False)
     rows = con.sql(
-        "SELECT source, file_order, theorem_name, proof_end, state_pp, tactic, complete "
-        "FROM proof_steps ORDER BY file_order, theorem_name, proof_end, step"
+        "SELECT source, file_order, theorem_name, search, proof_end, state_pp, tactic, complete "
+        "FROM proof_steps ORDER BY file_order, theorem_name, search, proof_end, step"
     ).fetchall()
     con.close()
-    for (source, order, theorem, _), steps in itertools.groupby(rows, key=lambda r: r[:4]):
+    for (source, order, theorem, *_), steps in itertools.groupby(rows, key=lambda r: r[:5]):
         steps = list(steps)
-        if not all(r[6] for r in steps):
+        if not all(r[7] for r in steps):
             d.found[source] += 1
             d.dropped["path does not reach the root"] += 1
             continue
-        result = _proof(theorem, statements.get(theorem), [r[4] for r in steps], [r[5] for r in steps],
+        result = _proof(theorem, statements.get(theorem), [r[5] for r in steps], [r[6] for r in steps],
                         every_step)
         _add(d, source, order, result)
 
@@ -204,7 +204,7 @@ def default_out(manifest: Manifest, build_root: str | Path = "build") -> Path:
 
 
 def read_statements(manifest: Manifest) -> dict[str, str]:
-    from prover_data.sources import read_theorem_list
+    from prover_data.inputs.theorem_lists import read_theorem_list
 
     if manifest.sources.theorem_index is None:
         return {}
@@ -215,12 +215,13 @@ def read_statements(manifest: Manifest) -> dict[str, str]:
 def _check_inputs(manifest: Manifest):
     """Validate the inputs the corpus reads; return the base pairs table (or None)."""
     from prover_data.errors import InputError
-    from prover_data.sources import check_trajectory_file, read_leandojo
+    from prover_data.inputs.leandojo import read_leandojo
+    from prover_data.inputs.trajectories import check_trajectory_file
 
     problems = []
     for p in manifest.trajectory_paths():
         try:
-            check_trajectory_file(p)
+            check_trajectory_file(p, manifest.sources.repeated_searches)
         except InputError as e:
             problems.extend(e.problems)
     base = None

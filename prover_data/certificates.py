@@ -244,76 +244,81 @@ def validate_certificate(text: str | bytes) -> list[CertificateError]:
     if not text:
         return [CertificateError(1, "empty certificate (expected a @T line)")]
     errors: list[CertificateError] = []
-
-    def bad(n: int, message: str) -> None:
-        errors.append(CertificateError(n, message))
-
     lines = text.split("\n")
     complete_last_line = lines[-1] == ""
     if complete_last_line:
         lines = lines[:-1]
     state = _START
     for n, line in enumerate(lines, start=1):
-        if line == "":
-            bad(n, "empty line (an empty line inside multi-line text is written as one space)")
-            continue
-        if line.startswith(" "):
-            if state in (_START, _END):
-                bad(n, "continuation line (starting with a space) outside an item")
-            continue
-        if not line.startswith("@"):
-            bad(n, f"line starts with {line[0]!r}: expected a marker (@T @C @G @P @E) or a continuation "
-                   "line (one space, then the text)")
-            continue
-        marker = line[1:2]
-        if marker not in MARKERS:
-            bad(n, f"unknown marker {line[:2]!r} (expected one of {', '.join('@' + m for m in MARKERS)})")
-            continue
-        if marker == "E":
-            if line != END_LINE:
-                bad(n, f"the end line is exactly '@E', got {line[:40]!r}")
-        elif line[2:3] != " " or not line[3:]:
-            bad(n, f"@{marker} must be followed by a space and text")
-            continue
-        payload = line[3:]
-
-        if state == _END:
-            bad(n, "text after the @E line (one certificate per text)")
-            continue
-        if state == _START and marker != "T":
-            bad(n, f"missing @T: a certificate starts with its theorem, got @{marker}")
-            state = _THEOREM  # go on checking the steps
-        if marker == "T":
-            if state != _START:
-                bad(n, "a second @T inside a certificate (the previous one has no @E)")
-            elif " " in payload.partition(" : ")[0] or payload.startswith(" :"):
-                bad(n, "@T is 'NAME' or 'NAME : STATEMENT' with a name without spaces")
-            state = _THEOREM
-        elif marker == "C":
-            if " : " not in payload:
-                bad(n, "a hypothesis is 'NAMES : TYPE'")
-            state = _HYPOTHESIS
-        elif marker == "G":
-            if not _TARGET.match(payload):
-                bad(n, "a goal is '⊢ TARGET' or 'case TAG ⊢ TARGET'")
-            state = _GOAL
-        elif marker == "P":
-            if state == _THEOREM:
-                bad(n, "step without goal: the first @P must follow a @G line")
-            elif state == _HYPOTHESIS:
-                bad(n, "hypotheses without a goal: @C lines end with a @G line before @P")
-            state = _TACTIC
-        elif marker == "E":
-            if state == _THEOREM:
-                bad(n, "certificate without steps")
-            elif state in (_GOAL, _HYPOTHESIS):
-                bad(n, "step without tactic: the last goals need a @P line before @E")
-            state = _END
+        item, problem = _line_item(line, state)
+        if problem is not None:
+            errors.append(CertificateError(n, problem))
+        if item is not None:
+            state, problems = _next_state(state, *item)
+            errors.extend(CertificateError(n, p) for p in problems)
     if state != _END:
-        bad(len(lines) + 1, "truncated: no @E line at the end")
+        errors.append(CertificateError(len(lines) + 1, "truncated: no @E line at the end"))
     elif not complete_last_line:
-        bad(len(lines), "truncated: the last line has no newline")
+        errors.append(CertificateError(len(lines), "truncated: the last line has no newline"))
     return errors
+
+
+def _line_item(line: str, state: int) -> tuple[tuple[str, str] | None, str | None]:
+    """(marker and text of the item a line starts, or None; what is wrong with the line, or None).
+
+    A continuation line starts no item; it is wrong only outside one (before @T, after @E).
+    """
+    if line == "":
+        return None, "empty line (an empty line inside multi-line text is written as one space)"
+    if line.startswith(" "):
+        return None, ("continuation line (starting with a space) outside an item"
+                      if state in (_START, _END) else None)
+    if not line.startswith("@"):
+        return None, (f"line starts with {line[0]!r}: expected a marker (@T @C @G @P @E) or a continuation "
+                      "line (one space, then the text)")
+    marker = line[1:2]
+    if marker not in MARKERS:
+        return None, f"unknown marker {line[:2]!r} (expected one of {', '.join('@' + m for m in MARKERS)})"
+    if marker == "E":
+        return (marker, line[3:]), (None if line == END_LINE else f"the end line is exactly '@E', got {line[:40]!r}")
+    if line[2:3] != " " or not line[3:]:
+        return None, f"@{marker} must be followed by a space and text"
+    return (marker, line[3:]), None
+
+
+def _next_state(state: int, marker: str, payload: str) -> tuple[int, list[str]]:
+    """The parser state after an item, and what is wrong with the item where it stands."""
+    if state == _END:
+        return _END, ["text after the @E line (one certificate per text)"]
+    problems = []
+    if state == _START and marker != "T":
+        problems.append(f"missing @T: a certificate starts with its theorem, got @{marker}")
+        state = _THEOREM  # go on checking the steps
+    if marker == "T":
+        if state != _START:
+            problems.append("a second @T inside a certificate (the previous one has no @E)")
+        elif " " in payload.partition(" : ")[0] or payload.startswith(" :"):
+            problems.append("@T is 'NAME' or 'NAME : STATEMENT' with a name without spaces")
+        return _THEOREM, problems
+    if marker == "C":
+        if " : " not in payload:
+            problems.append("a hypothesis is 'NAMES : TYPE'")
+        return _HYPOTHESIS, problems
+    if marker == "G":
+        if not _TARGET.match(payload):
+            problems.append("a goal is '⊢ TARGET' or 'case TAG ⊢ TARGET'")
+        return _GOAL, problems
+    if marker == "P":
+        if state == _THEOREM:
+            problems.append("step without goal: the first @P must follow a @G line")
+        elif state == _HYPOTHESIS:
+            problems.append("hypotheses without a goal: @C lines end with a @G line before @P")
+        return _TACTIC, problems
+    if state == _THEOREM:  # marker E
+        problems.append("certificate without steps")
+    elif state in (_GOAL, _HYPOTHESIS):
+        problems.append("step without tactic: the last goals need a @P line before @E")
+    return _END, problems
 
 
 def validate_corpus(text: str) -> list[CertificateError]:

@@ -13,7 +13,7 @@ import sys
 import click
 
 from prover_data import __version__
-from prover_data.errors import InputError
+from prover_data.errors import InputError, cut_line, tally_line
 
 MAX_PROBLEMS_SHOWN = 50
 
@@ -30,11 +30,14 @@ class _Root(click.Group):
 
 
 def report_input_error(e: InputError) -> None:
+    """Every problem up to ``MAX_PROBLEMS_SHOWN``; past that, the true count of what is left
+    out and the total of every rule, so a cut list never understates the damage."""
     for p in e.problems[:MAX_PROBLEMS_SHOWN]:
         click.secho(f"error: {p}", err=True, fg="red")
-    hidden = len(e.problems) - MAX_PROBLEMS_SHOWN
-    if hidden > 0:
-        click.secho(f"error: ... and {hidden} more problems", err=True, fg="red")
+    cut = cut_line(e.problems, MAX_PROBLEMS_SHOWN)
+    if cut:
+        click.secho(f"error: {cut}", err=True, fg="red")
+        click.secho(f"error: in all: {tally_line(e.problems)}", err=True, fg="red")
 
 
 @click.group(
@@ -54,7 +57,9 @@ def main() -> None:
       prover-data embed iter_4 && prover-data train-ebm iter_4
       prover-data eval build iter_4
 
-    A manifest NAME is looked up as manifests/NAME.toml (or give a path to a .toml).
+    A manifest NAME is looked up as manifests/NAME.toml in $PROVER_DATA_MANIFESTS, then
+    the working directory, then among the manifests shipped with prover-data (demo), or
+    give a path to a .toml.
     Every command takes --help with examples.
     """
 

@@ -62,3 +62,35 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         return "\n".join(str(p) for p in self.problems)
+
+
+def rule(problem: Problem) -> str:
+    """The rule a problem breaks, as lists count them: ``unknown_label (label)``."""
+    where = problem.column or problem.key
+    return (problem.check or "problem") + (f" ({where})" if where else "")
+
+
+def tally(problems: list[Problem]) -> dict[str, int]:
+    """Rows (or occurrences) per rule, counted in full: a problem naming a run of rows
+    counts every row of it, so the totals stay true however few problems are shown."""
+    out: dict[str, int] = {}
+    for p in problems:
+        out[rule(p)] = out.get(rule(p), 0) + p.count
+    return out
+
+
+def tally_line(problems: list[Problem] | dict[str, int]) -> str:
+    """``1,770 rows zero_vector; 1 row inf_vector``: every rule and its true count (of
+    problems, or of a ``tally`` already made)."""
+    counts = problems if isinstance(problems, dict) else tally(problems)
+    return "; ".join(f"{n:,} {'row' if n == 1 else 'rows'} {r}" for r, n in counts.items())
+
+
+def cut_line(problems: list[Problem], shown: int) -> str | None:
+    """What a list cut after ``shown`` problems left out, counted in problems and in rows."""
+    hidden = problems[shown:]
+    if not hidden:
+        return None
+    rows = sum(p.count for p in hidden)
+    return (f"... and {len(hidden):,} more problem{'s' if len(hidden) > 1 else ''} not shown "
+            f"({rows:,} row{'s' if rows > 1 else ''})")

@@ -74,14 +74,15 @@ def theorem_outcomes(table: pa.Table) -> pa.Table:
     return g.sort_by("theorem_name")
 
 
-def read_run(path: str | Path, name: str, config: str | Path | None = None) -> EvalRun:
-    """Validate an eval trajectory parquet and summarise it per theorem."""
+def read_run(path: str | Path, name: str, config: str | Path | None = None,
+             repeated_searches: str = "refuse") -> EvalRun:
+    """Validate an eval trajectory parquet and summarise it per theorem (over all its searches)."""
     import pyarrow.parquet as pq
 
-    from prover_data.sources import check_trajectory_file
+    from prover_data.inputs.trajectories import check_trajectory_file
 
     path = Path(path)
-    check_trajectory_file(path)
+    check_trajectory_file(path, repeated_searches)
     table = pq.read_table(path, columns=["theorem_name", "depth_from_root", "is_proof_complete"])
     cfg_path = Path(config) if config is not None else sidecar_config(path)
     return EvalRun(name, path, theorem_outcomes(table), read_config(cfg_path) if cfg_path else None)
@@ -96,7 +97,7 @@ def sidecar_config(path: Path) -> Path | None:
 
 
 def read_config(path: str | Path) -> SearchConfig:
-    from prover_data.sources import read_search_config
+    from prover_data.inputs.search_config import read_search_config
 
     doc = read_search_config(path)
     return SearchConfig(str(path), file_digest(path), _flatten(doc))

@@ -31,33 +31,24 @@ better-ranked is kept), so an eval set never holds the same problem twice.
 
 ``audit`` checks any theorem list against training theorems by name and by normalized
 statement; ``audit_or_raise`` turns overlaps into an ``InputError`` naming each one.
-``build_hook`` does both inside ``build-manifest``.
-
-**Hypothesis count** (the report's "Median hypothesis count"): the number of lines a
-theorem's root goal state shows above ``⊢`` -- which is what BurnQED's analysis scripts
-count -- read off the statement: each binder group of its leading ``∀`` telescope(s)
-counts one (``(x y : ℝ)``, ``{α : Type*}``, ``[inst : Field α]``, ``⦃x : α⦄``; an
-unbracketed ``x y : ℝ`` group also one; a binder predicate ``ε > 0`` adds one more
-for its hypothesis), up to the comma that ends the telescope; a chain ``∀ …, ∀ …,``
-continues the count. Premises of implications after the comma, and statements that do
-not start with ``∀``, add nothing: ``∀ (x y z w : ℕ) (ht : 1 < x) (hw : 0 ≤ w), P``
-has 3 and ``¬∃ x, P x`` has 0.
+``build_hook`` does both inside ``build-manifest``. The report line compares the
+sets' median hypothesis count with the held-out lists' (``hypotheses``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Mapping
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from prover_data.atomic import atomic_write_text
 from prover_data.errors import InputError, Problem
+from prover_data.hypotheses import median_hypotheses
 from prover_data.identity import split_bucket, statement_hash
 from prover_data.manifest import EvalSet, Manifest
 
@@ -71,90 +62,6 @@ _ORIGIN_TEXT = {
     TRAJECTORIES: "theorems appearing in any trajectory parquet",
     BASE_PAIRS: "theorems with base tactic pairs in the SFT data",
 }
-
-
-# --------------------------------------------------------------------------- hypothesis count
-
-_CLOSE = {"(": ")", "{": "}", "[": "]", "⦃": "⦄", "⟨": "⟩"}
-_CLOSERS = set(_CLOSE.values())
-_BINDER_PREDICATES = (">", "<", "≥", "≤", "≠", "∈", "∉", "⊆", "⊂", "⊇", "⊃")
-
-
-def _matching(s: str, i: int) -> int | None:
-    """Index of the bracket closing the one at ``i`` (any bracket kind nests), or None."""
-    depth = 0
-    for j in range(i, len(s)):
-        c = s[j]
-        if c in _CLOSE:
-            depth += 1
-        elif c in _CLOSERS:
-            depth -= 1
-            if depth == 0:
-                return j
-    return None
-
-
-def _section_end(s: str, i: int) -> tuple[int, str] | None:
-    """End of an unbracketed binder section starting at ``i``: (index, what ends it).
-
-    It ends at the top-level comma, or at a top-level opening bracket when no ``:`` has
-    been seen yet (``∀ x (h : P x), …``); after a ``:`` brackets belong to the type.
-    """
-    depth = 0
-    colon = False
-    for j in range(i, len(s)):
-        c = s[j]
-        if c in _CLOSE:
-            if depth == 0 and not colon and j > i and s[j - 1].isspace():
-                return j, "bracket"
-            depth += 1
-        elif c in _CLOSERS:
-            depth -= 1
-        elif depth == 0 and c == ":":
-            colon = True
-        elif depth == 0 and c == ",":
-            return j, "comma"
-    return None
-
-
-def hypothesis_count(statement: str) -> int:
-    """Hypothesis lines of the statement's root goal state (see the module docstring)."""
-    s = statement.strip()
-    count = 0
-    while s.startswith("∀"):
-        i, groups = 1, 0
-        while True:
-            while i < len(s) and s[i].isspace():
-                i += 1
-            if i >= len(s):
-                return count  # no comma ends the telescope: not a ∀ statement we can read
-            if s[i] == ",":
-                i += 1
-                break
-            if s[i] in _CLOSE:
-                j = _matching(s, i)
-                if j is None:
-                    return count
-                groups += 1
-                i = j + 1
-                continue
-            end = _section_end(s, i)
-            if end is None:
-                return count
-            j, stop = end
-            section = s[i:j]
-            groups += 1 + (":" not in section and any(p in section for p in _BINDER_PREDICATES))
-            i = j if stop == "bracket" else j + 1
-            if stop == "comma":
-                break
-        count += groups
-        s = s[i:].lstrip()
-    return count
-
-
-def median_hypotheses(statements: Iterable[str]) -> float | None:
-    counts = [hypothesis_count(s) for s in statements]
-    return float(statistics.median(counts)) if counts else None
 
 
 def _number(x: float | None) -> str:
@@ -242,7 +149,7 @@ def build_eval_set(spec: EvalSet, manifest: Manifest, training, *, index: pa.Tab
     are read from the manifest's files. Raises ``InputError`` (key ``eval.sets[i].size``)
     when the clean pool is smaller than the set.
     """
-    from prover_data.sources import read_theorem_list
+    from prover_data.inputs.theorem_lists import read_theorem_list
 
     lists = dict(held_out or {})
 
@@ -261,55 +168,22 @@ def build_eval_set(spec: EvalSet, manifest: Manifest, training, *, index: pa.Tab
 
     # Statements of training theorems (by name) come from the index and the held-out lists.
     known = _known_statements(index, {n: held(n) for n in manifest.sources.held_out})
+    excluded_lists = {n: held(n) for n in spec.exclude_held_out}
 
     names = pool.column("name").to_pylist()
     statements = pool.column("statement").to_pylist()
-    reason: dict[int, str] = {}
-    for origin, members in origins.items():
-        for i, n in enumerate(names):
-            if i not in reason and n in members:
-                reason[i] = origin
-    for list_name in spec.exclude_held_out:
-        members = set(held(list_name).column("name").to_pylist())
-        for i, n in enumerate(names):
-            if i not in reason and n in members:
-                reason[i] = f"held_out:{list_name}"
-
-    memo: dict[str, bytes] = {}  # training statements mostly repeat pool statements: hash each once
-
-    def hashed(statement: str) -> bytes:
-        h = memo.get(statement)
-        if h is None:
-            h = memo[statement] = statement_hash(statement)
-        return h
-
+    reason = _excluded_by_name(names, origins, excluded_lists)
+    hashed = _statement_hasher()
     hashes = [hashed(s) for s in statements]
-    banned: set[bytes] = set()
     all_training = frozenset().union(*origins.values()) if origins else frozenset()
-    without_statement = 0
-    for n in all_training:
-        if n in known:
-            banned.add(hashed(known[n]))
-        else:
-            without_statement += 1
-    for list_name in spec.exclude_held_out:
-        banned.update(hashed(s) for s in held(list_name).column("statement").to_pylist())
+    banned, without_statement = _banned_statements(all_training, known, excluded_lists, hashed)
     banned.update(hashes[i] for i in reason)
     for i, h in enumerate(hashes):
         if i not in reason and h in banned:
             reason[i] = TWIN
 
     clean = sorted((i for i in range(len(names)) if i not in reason), key=lambda i: _rank(spec.seed, names[i]))
-    chosen: list[int] = []
-    seen: set[bytes] = set()
-    distinct = 0
-    for i in clean:
-        if hashes[i] in seen:
-            continue
-        seen.add(hashes[i])
-        distinct += 1
-        if len(chosen) < spec.size:
-            chosen.append(i)
+    chosen, distinct = _first_distinct(clean, hashes, spec.size)
     if len(chosen) < spec.size:
         k = next((j for j, s in enumerate(manifest.eval.sets) if s.name == spec.name), 0)
         raise InputError.one(
@@ -335,14 +209,81 @@ def build_eval_set(spec: EvalSet, manifest: Manifest, training, *, index: pa.Tab
         "clean_distinct_statements": distinct,
         "training_theorems": len(all_training),
         "training_without_statement": without_statement,
-        "median_hypotheses": median_hypotheses(theorems.column("statement").to_pylist()),
-        "median_hypotheses_held_out": {n: median_hypotheses(held(n).column("statement").to_pylist())
-                                       for n in spec.exclude_held_out},
-        # the clean pool is the comparison only when no held-out list is (it costs a pass over the pool)
-        "median_hypotheses_clean_pool": None if spec.exclude_held_out else median_hypotheses(
-            statements[i] for i in clean),
+        **_hypothesis_stats(theorems, excluded_lists, [statements[i] for i in clean] if not spec.exclude_held_out
+                             else None),
     }
     return EvalSetResult(spec.name, theorems, stats)
+
+
+def _excluded_by_name(names: list[str], origins: Mapping[str, frozenset[str]],
+                      excluded_lists: Mapping[str, pa.Table]) -> dict[int, str]:
+    """{pool row: reason} for rows named in training or in an excluded held-out list (first reason wins)."""
+    reason: dict[int, str] = {}
+    for origin, members in origins.items():
+        for i, n in enumerate(names):
+            if i not in reason and n in members:
+                reason[i] = origin
+    for list_name, table in excluded_lists.items():
+        members = set(table.column("name").to_pylist())
+        for i, n in enumerate(names):
+            if i not in reason and n in members:
+                reason[i] = f"held_out:{list_name}"
+    return reason
+
+
+def _statement_hasher() -> Callable[[str], bytes]:
+    """``statement_hash`` with a memo: training statements mostly repeat pool statements, so each is hashed once."""
+    memo: dict[str, bytes] = {}
+
+    def hashed(statement: str) -> bytes:
+        h = memo.get(statement)
+        if h is None:
+            h = memo[statement] = statement_hash(statement)
+        return h
+
+    return hashed
+
+
+def _banned_statements(training: frozenset[str], known: Mapping[str, str], excluded_lists: Mapping[str, pa.Table],
+                       hashed: Callable[[str], bytes]) -> tuple[set[bytes], int]:
+    """(hashes of the statements of training theorems and excluded lists, training theorems no list states)."""
+    banned: set[bytes] = set()
+    without_statement = 0
+    for n in training:
+        if n in known:
+            banned.add(hashed(known[n]))
+        else:
+            without_statement += 1
+    for table in excluded_lists.values():
+        banned.update(hashed(s) for s in table.column("statement").to_pylist())
+    return banned, without_statement
+
+
+def _first_distinct(ranked: list[int], hashes: list[bytes], size: int) -> tuple[list[int], int]:
+    """(the first ``size`` rows of ``ranked`` with a statement not seen before, distinct statements in all)."""
+    chosen: list[int] = []
+    seen: set[bytes] = set()
+    distinct = 0
+    for i in ranked:
+        if hashes[i] in seen:
+            continue
+        seen.add(hashes[i])
+        distinct += 1
+        if len(chosen) < size:
+            chosen.append(i)
+    return chosen, distinct
+
+
+def _hypothesis_stats(theorems: pa.Table, excluded_lists: Mapping[str, pa.Table],
+                       clean_statements: list[str] | None) -> dict:
+    """The set's median hypothesis count next to the held-out lists' (or, without any, the clean pool's)."""
+    return {
+        "median_hypotheses": median_hypotheses(theorems.column("statement").to_pylist()),
+        "median_hypotheses_held_out": {n: median_hypotheses(t.column("statement").to_pylist())
+                                       for n, t in excluded_lists.items()},
+        # the clean pool is the comparison only when no held-out list is (it costs a pass over the pool)
+        "median_hypotheses_clean_pool": None if clean_statements is None else median_hypotheses(clean_statements),
+    }
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -496,7 +437,7 @@ def build_hook(manifest: Manifest, con, tmp: Path, stats: dict, lock) -> None:
     lists against the inputs and the real outputs (``sft_*``, ``contrastive_*``). Any
     overlap raises ``InputError`` and the build leaves nothing behind.
     """
-    from prover_data.sources import read_theorem_list
+    from prover_data.inputs.theorem_lists import read_theorem_list
 
     if not manifest.eval.sets and not manifest.eval.audit:
         return
@@ -551,7 +492,8 @@ class AuditReport:
 
 def audit_file(list_path: str | Path, manifest: Manifest, build_dir: Path | None = None) -> AuditReport:
     """Check a theorem list against manifest's training inputs and (when built) outputs."""
-    from prover_data.sources import check_trajectories, read_theorem_list
+    from prover_data.inputs.theorem_lists import read_theorem_list
+    from prover_data.inputs.trajectories import check_trajectories
     from prover_data.views import connect
 
     theorems = read_theorem_list(list_path)

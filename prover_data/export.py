@@ -66,7 +66,7 @@ def collect(build_dir: Path, *, certificates_dir: Path | None = None,
     ]
     eval_files = sorted(build_dir.glob("eval/*.json"))
     if eval_files:
-        from prover_data.sources import read_theorem_list
+        from prover_data.inputs.theorem_lists import read_theorem_list
 
         configs.append(ExportConfig(
             "eval", "evaluation theorems, disjoint from every training output by name and normalized statement",

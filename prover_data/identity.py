@@ -62,6 +62,15 @@ def split_bucket(seed: int | str, key: str) -> float:
     return int(digest[:8], 16) / _BUCKET_DENOMINATOR
 
 
+def draw(key: str) -> int:
+    """A deterministic 60-bit number for ``key``: ``draw()`` of ``sql/01_macros.sql``.
+
+    A seeded choice among n things is ``draw(seed:what:...) % n`` over things numbered
+    by content, so it depends on content and seed only, never on row order.
+    """
+    return int(hashlib.md5(key.encode("utf-8")).hexdigest()[:15], 16)
+
+
 def file_digest(path: str | Path, chunk_size: int = 1 << 22) -> str:
     """Content hash of a file: ``xxh3_128:<hex>`` of its bytes."""
     h = xxhash.xxh3_128()

@@ -12,7 +12,8 @@ dotted key. All problems are collected and reported together.
 
 Paths in ``[sources]`` are relative to the *data root*, chosen in this order:
 ``--data-root``, ``$PROVER_DATA_ROOT``, the manifest's ``data_root`` (relative to the
-manifest file), the manifest's own directory.
+manifest file), the manifest's own directory. A manifest shipped with prover-data
+(``bundled_root``) writes its embedding store under the working directory.
 """
 
 from __future__ import annotations
@@ -54,6 +55,10 @@ class Sources:
     theorem_index: str | None = None
     held_out: dict[str, str] = field(default_factory=dict)  # list name -> theorem-list JSON
     search_config: str | None = None  # the search config the trajectories came from
+    # A file holding more than one search of a theorem (a resumed run appended, a merged
+    # harvest): "refuse" it, or "split_at_roots" -- each root row of a theorem (null
+    # parent, depth 0) starts a new search of it in that file, its rows following it.
+    repeated_searches: Literal["refuse", "split_at_roots"] = "refuse"
 
 
 # --------------------------------------------------------------------------- datasets
@@ -97,6 +102,10 @@ class Contrastive:
     sibling_scope: Literal["file", "theorem"] = "file"
     # "non_empty" drops positives whose state is empty (a completed proof); "all" keeps them.
     positive_states: Literal["non_empty", "all"] = "non_empty"
+    # A state whose exact text is a positive record in any trajectory file is provable,
+    # whatever search reached it: "exclude" never draws it as a negative (any tier);
+    # "keep" draws it when some record of it is negative, as BurnQED does.
+    false_negatives: Literal["exclude", "keep"] = "exclude"
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,10 @@ class Embeddings:
     # Text the encoder reads for a state: "raw" (the state itself) or "deepseek_prover_v2"
     # (BurnQED's DeepSeek-Prover-V2 prompt; see prover_data/embeddings/fingerprint.py).
     prompt: Literal["raw", "deepseek_prover_v2"] = "raw"
+    # States a contrastive sample references without a vector: "refuse" stops the export
+    # and the EBM trainer; "skip" exports what exists and the trainer drops (or refills)
+    # what has none. Override with --missing on embeddings export, train-ebm and probe.
+    missing: Literal["refuse", "skip"] = "refuse"
 
 
 @dataclass(frozen=True)
@@ -282,8 +295,27 @@ def _expand(path: Path) -> list[Path]:
 # --------------------------------------------------------------------------- loading
 
 
+def bundled_root() -> Path | None:
+    """The tree of the manifests shipped with prover-data: the wheel's copy, or the checkout.
+
+    The wheel holds ``prover_data/_bundled/`` (see pyproject.toml) laid out as the
+    checkout is: ``manifests/demo.toml`` beside ``data/sample`` and ``data/burnqed``, so
+    a shipped manifest's relative paths mean the same in both.
+    """
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_bundled", here.parent):
+        if (candidate / "manifests").is_dir():
+            return candidate
+    return None
+
+
 def find_manifest(name_or_path: str | Path) -> Path:
-    """A manifest file from a path, or from a name looked up in ``manifests/``."""
+    """A manifest file from a path, or from a name looked up in ``manifests/``.
+
+    Names are looked up in ``$PROVER_DATA_MANIFESTS``, then ``./manifests``, then among
+    the manifests shipped with prover-data (``bundled_root``), so ``build-manifest demo``
+    works from any directory after ``pip install``.
+    """
     candidate = Path(name_or_path)
     if candidate.suffix == ".toml" or candidate.exists():
         if candidate.is_file():
@@ -291,6 +323,9 @@ def find_manifest(name_or_path: str | Path) -> Path:
         raise InputError.one(str(candidate), "manifest file not found", check="no_file")
     dirs = [Path(d) for d in os.environ.get(MANIFEST_DIR_ENV, "").split(os.pathsep) if d]
     dirs.append(Path.cwd() / "manifests")
+    bundled = bundled_root()
+    if bundled is not None and (bundled / "manifests").resolve() not in {d.resolve() for d in dirs}:
+        dirs.append(bundled / "manifests")
     for d in dirs:
         p = d / f"{name_or_path}.toml"
         if p.is_file():
@@ -320,13 +355,35 @@ def load_manifest(
         raise InputError(problems)
 
     root = _data_root(path, values.get("data_root"), data_root)
-    manifest = Manifest(**values, path=path, root=root)
+    manifest = _writes_outside_the_package(Manifest(**values, path=path, root=root))
     problems.extend(_check_values(manifest))
     if check_files and not problems:
         problems.extend(_check_files(manifest))
     if problems:
         raise InputError(problems)
     return manifest
+
+
+def _writes_outside_the_package(m: Manifest) -> Manifest:
+    """A shipped manifest's writable paths land under the working directory, never in the package.
+
+    Shipped manifests are written for a checkout run from its root (``make demo``): the
+    demo's embedding store, ``../../build/stores/demo`` from its data root, is
+    ``build/stores/demo`` of the working directory there. Installed, the same path would
+    point into site-packages. So a writable path of a shipped manifest that resolves
+    inside the shipped tree is re-rooted at the working directory, at the same place
+    relative to it: from a checkout's root that changes nothing, anywhere else it puts
+    the store beside the build (``build/NAME``, relative to the working directory too).
+    Inputs stay where they are: they are only read.
+    """
+    bundled = bundled_root()
+    if m.embeddings is None or bundled is None or not m.path.is_relative_to(bundled / "manifests"):
+        return m
+    store = Path(os.path.normpath(m.resolve(m.embeddings.store)))
+    if not store.is_relative_to(bundled):
+        return m
+    moved = Path.cwd() / store.relative_to(bundled)
+    return dataclasses.replace(m, embeddings=dataclasses.replace(m.embeddings, store=str(moved)))
 
 
 def _data_root(manifest_path: Path, declared: str | None, override: str | Path | None) -> Path:

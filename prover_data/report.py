@@ -116,6 +116,12 @@ def ebm_section(stats: dict) -> list[str]:
            f"**Trajectories** ({len(stats['files'])} files, ~{total_mb:,.1f} MB total):", "",
            "| File | Size |", "|---|---|"]
     out += [f"| {f['file']} | {_size(f['size_bytes'])} |" for f in stats["files"]]
+    repeated = [f for f in stats["files"] if f["searches"] > f["theorems"]]
+    if repeated:
+        out += ["", "Repeated searches (`[sources] repeated_searches = \"split_at_roots\"`): each root row of a "
+                    "theorem starts a new search of it in its file, and nodes are matched within their search; "
+                + "; ".join(f"{f['file']} holds {_n(f['searches'])} searches of {_n(f['theorems'])} theorems"
+                            for f in repeated) + "."]
     out += [
         "",
         f"**Contrastive Sampler Stats** (from {_n(tr['records'] + va['records'])} total records, "
@@ -127,6 +133,9 @@ def ebm_section(stats: dict) -> list[str]:
         f"| Sibling negatives | {_n(tr['sibling_negatives'])} | {_n(va['sibling_negatives'])} |",
         f"| Non-sibling negatives | {_n(tr['non_sibling_negatives'])} | {_n(va['non_sibling_negatives'])} |",
         f"| Total negatives | {_n(tr['total_negatives'])} | {_n(va['total_negatives'])} |",
+        f"| False negatives {'excluded' if c['false_negatives'] == 'exclude' else 'kept'} (records / states) | "
+        f"{_n(tr['false_negative_records'])} / {_n(tr['false_negative_states'])} | "
+        f"{_n(va['false_negative_records'])} / {_n(va['false_negative_states'])} |",
         "",
     ]
     notes = [
@@ -148,6 +157,7 @@ def ebm_section(stats: dict) -> list[str]:
     else:
         notes.append("Siblings are matched by (theorem, parent id) across all files, BurnQED's rule; matching "
                      f"within one file's search (state ids are per search) would count {_n(extra)} fewer.")
+    notes.append(_false_negatives_note(c))
     q = c["quotas"]
     samples = c["samples"]
     tiers = _tiers(c)
@@ -167,6 +177,23 @@ def ebm_section(stats: dict) -> list[str]:
         out += [f"![Contrastive negatives]({stats['plots']['contrastive']})", ""]
     out += [embeddings_line(stats), ""]
     return out
+
+
+def _false_negatives_note(c: dict) -> str:
+    """What the false_negatives setting did, and what the other setting would have done."""
+    tr, va = c["train"], c["val"]
+    own = f"{_n(tr['own_positive_samples_keep'])} train / {_n(va['own_positive_samples_keep'])} val"
+    text = ("False negatives are negative records whose exact state is a positive record in some trajectory "
+            "file: the state is provable, whatever search reached it. ")
+    if c["false_negatives"] == "exclude":
+        return text + ("They are never drawn, in any tier (`[contrastive] false_negatives = \"exclude\"`); a tier "
+                       "they empty passes its quota on. Under `\"keep\"` (BurnQED's sampler) "
+                       f"{own} samples would hold their own positive's state as a negative.")
+    drawn = tr["drawn_false_negatives"] + va["drawn_false_negatives"]
+    held = tr["samples_with_false_negative"] + va["samples_with_false_negative"]
+    return text + (f"They are drawn as BurnQED draws them (`false_negatives = \"keep\"`): {_n(drawn)} drawn negatives "
+                   f"are provable states, in {_n(held)} samples; {own} samples hold their own positive's state "
+                   "as a negative (`\"exclude\"` removes them).")
 
 
 def _positive_states_note(c: dict) -> str:
@@ -218,6 +245,8 @@ def embeddings_line(stats: dict) -> str:
         line += f", {_n(e['uncached'])} uncached (~{share:.2%})"
         if e.get("store_version"):
             line += f" for {e['encoder']} {e['dtype']} in store version `{e['store_version']}`"
+        line += (f". The contrastive samples reference {_n(e['referenced'])} of them (the EBM needs no other "
+                 f"vector, and never the empty state's), {_n(e['referenced_uncached'])} uncached")
     return line
 
 
@@ -261,29 +290,81 @@ def plots(stats: dict, out_dir: Path) -> dict[str, str]:
     plt.close(fig)
     made["sft_sources"] = "plots/sft_sources.png"
 
-    c = stats["contrastive"]
-    fig, (pools, drawn) = plt.subplots(1, 2, figsize=(10, 3.8))
-    width = 0.38
-    splits = ("train", "val")
-    for i, (key, label, color) in enumerate((("sibling_negatives", "sibling", "#e8590c"),
-                                             ("non_sibling_negatives", "non-sibling", "#1971c2"))):
-        pools.bar([j + (i - 0.5) * width for j in range(2)], [c[s][key] for s in splits], width,
-                  label=label, color=color)
-    pools.set_xticks(range(2), splits)
-    pools.set_yscale("symlog")
-    pools.set_title("negative records by kind")
-    pools.legend()
-    colors = {"hard": "#e8590c", "embedding": "#9c36b5", "medium": "#1971c2", "easy": "#868e96"}
-    tiers = _tiers(c)
-    bar = 0.8 / len(tiers)
-    for i, tier in enumerate(tiers):
-        drawn.bar([j + (i - (len(tiers) - 1) / 2) * bar for j in range(2)], [c["samples"][s]["tiers"][tier] for s in splits],
-                  bar, label=tier, color=colors[tier])
-    drawn.set_xticks(range(2), splits)
-    drawn.set_title(f"negatives drawn per tier (K = {c['k']}, {c['rounds']} rounds)")
-    drawn.legend()
-    fig.tight_layout()
+    fig = contrastive_figure(stats["contrastive"])
     fig.savefig(out_dir / "contrastive.png", dpi=100, metadata={"Software": None})
     plt.close(fig)
     made["contrastive"] = "plots/contrastive.png"
     return made
+
+
+def contrastive_figure(c: dict):
+    """The contrastive sampler's plot: negative records by kind (log scale), negatives drawn per tier.
+
+    Every bar carries its count (``_compact``, narrow enough for its bar), and each axis
+    ends high enough for its tallest bar, that bar's label and the legend
+    (``_fit_labels``), whatever the magnitude.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    fig, (pools, drawn) = plt.subplots(1, 2, figsize=(10, 3.8))
+    width = 0.38
+    splits = ("train", "val")
+    kinds = []
+    for i, (key, label, color) in enumerate((("sibling_negatives", "sibling", "#e8590c"),
+                                             ("non_sibling_negatives", "non-sibling", "#1971c2"))):
+        kinds.append(pools.bar([j + (i - 0.5) * width for j in range(2)], [c[s][key] for s in splits], width,
+                               label=label, color=color))
+    pools.set_xticks(range(2), splits)
+    pools.set_yscale("symlog")
+    pools.set_title("negative records by kind")
+    colors = {"hard": "#e8590c", "embedding": "#9c36b5", "medium": "#1971c2", "easy": "#868e96"}
+    tiers = _tiers(c)
+    bar = 0.8 / len(tiers)
+    drawn_bars = []
+    for i, tier in enumerate(tiers):
+        drawn_bars.append(drawn.bar([j + (i - (len(tiers) - 1) / 2) * bar for j in range(2)],
+                                    [c["samples"][s]["tiers"][tier] for s in splits], bar, label=tier,
+                                    color=colors[tier]))
+    drawn.set_xticks(range(2), splits)
+    drawn.set_title(f"negatives drawn per tier (K = {c['k']}, {c['rounds']} rounds)")
+    drawn.yaxis.set_major_locator(MaxNLocator(integer=True))
+    drawn.yaxis.set_major_formatter(FuncFormatter(lambda y, _: _compact(y)))  # no "1e10" offset over the title
+    for ax, containers in ((pools, kinds), (drawn, drawn_bars)):
+        _fit_labels(ax, containers)
+    fig.tight_layout()
+    return fig
+
+
+HEADROOM = 0.3  # share of an axis above its tallest bar: the bar's count label, then the legend
+
+
+def _fit_labels(ax, containers) -> None:
+    """Label each bar with its count; end the y axis ``HEADROOM`` above the tallest bar.
+
+    The limit is set in the axis's own scale (linear, or symlog, where matplotlib's
+    automatic limit stops at the tallest bar and cuts its top off), so the room above
+    the bar is the same share of the plot at 10 or at 10^9. The legend sits in that
+    room, in one row, clear of the labels.
+    """
+    import numpy as np
+
+    for bars in containers:
+        ax.bar_label(bars, labels=[_compact(b.get_height()) for b in bars], padding=2, fontsize=8)
+    tallest = max((b.get_height() for bars in containers for b in bars), default=0)
+    scale = ax.yaxis.get_transform()
+    bottom, top = scale.transform(np.array([0.0, max(tallest, 1)]))
+    ax.set_ylim(0, float(scale.inverted().transform(np.array([bottom + (top - bottom) / (1 - HEADROOM)]))[0]))
+    ax.legend(loc="upper center", ncol=len(containers), fontsize=8, frameon=False)
+
+
+def _compact(count: float) -> str:
+    """4,608 / 23.5K / 235K / 4.61M / 98.8B: a count short enough to sit above its bar."""
+    if count < 10_000:
+        return _n(round(count))
+    value, unit = count, ""
+    for bigger in ("K", "M", "B", "T"):
+        if float(f"{value:.3g}") < 1000:
+            break
+        value, unit = value / 1000, bigger
+    return f"{value:.3g}{unit}"

@@ -1,7 +1,7 @@
 """Arrow schemas of every input and output: the data contracts, in one place.
 
 Inputs are what other programs write (BurnQED's search, LeanDojo's tracer); readers in
-``sources.py`` check files against these and name what is wrong. Outputs are what a
+``inputs/`` check files against these and name what is wrong. Outputs are what a
 build writes and trainers, exports and ad-hoc queries read; the SQL views must
 produce exactly these columns and types, and a test holds them to it.
 """
@@ -90,10 +90,24 @@ STATES = pa.schema(
     ]
 )
 
+# contrastive_pools: what each tier drew from (sql/48_contrastive_pools.sql), one
+# distinct state per row: hard/medium rows name their theorem, embedding rows their
+# positive. The EBM loader refills a negative without a vector from its tier's pool.
+CONTRASTIVE_POOLS = pa.schema(
+    [
+        pa.field("split", pa.string(), nullable=False),
+        pa.field("tier", pa.string(), nullable=False),
+        pa.field("theorem_name", pa.string(), nullable=True),
+        pa.field("pos_state_hash", STATE_HASH, nullable=True),
+        pa.field("state_hash", STATE_HASH, nullable=False),
+    ]
+)
+
 OUTPUTS = {
     "sft_train": SFT_PAIRS,
     "sft_val": SFT_PAIRS,
     "contrastive_train": CONTRASTIVE,
     "contrastive_val": CONTRASTIVE,
+    "contrastive_pools": CONTRASTIVE_POOLS,
     "states": STATES,
 }

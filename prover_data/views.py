@@ -9,26 +9,12 @@ only for that view.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pyarrow as pa
 
 from prover_data.errors import InputError
 from prover_data.manifest import Manifest
-
-
-def sql_dir() -> Path:
-    """``sql/`` of the source tree, or its copy inside an installed wheel."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_sql", here.parent / "sql"):
-        if candidate.is_dir():
-            return candidate
-    raise FileNotFoundError("the sql/ directory of prover-data is missing from this installation")
-
-
-def sql_files() -> list[Path]:
-    return sorted(sql_dir().glob("*.sql"))
+from prover_data.sql_files import sql_files
 
 
 def trajectory_files_table(manifest: Manifest) -> pa.Table:
@@ -61,6 +47,7 @@ def variables(manifest: Manifest) -> dict[str, object]:
     base = manifest.sources.base_pairs
     return {
         "trajectory_paths": [str(p) for p in manifest.trajectory_paths()],
+        "repeated_searches": manifest.sources.repeated_searches,
         "pairing": manifest.filters.pairing,
         "own_state_sources": list(manifest.filters.own_state_sources) or [""],
         "drop_empty": manifest.filters.drop_empty,
@@ -77,6 +64,7 @@ def variables(manifest: Manifest) -> dict[str, object]:
         "rounds": c.rounds,
         "sibling_scope": c.sibling_scope,
         "positive_states": c.positive_states,
+        "false_negatives": c.false_negatives,
         "base_subsample": -1 if base is None or base.subsample is None else base.subsample,
         "base_seed": str(base.seed if base else 0),
     }
@@ -88,7 +76,7 @@ EMPTY_BASE_PAIRS = pa.schema([("theorem_name", pa.string()), ("tactic_index", pa
 
 def base_pairs_table(manifest: Manifest) -> pa.Table:
     """The manifest's base tactic pairs (LeanDojo), or an empty table of the same shape."""
-    from prover_data.sources import read_leandojo
+    from prover_data.inputs.leandojo import read_leandojo
 
     base = manifest.sources.base_pairs
     if base is None:
@@ -97,7 +85,7 @@ def base_pairs_table(manifest: Manifest) -> pa.Table:
 
 
 def register_base_pairs(con: duckdb.DuckDBPyConnection, table: pa.Table | None) -> None:
-    """Make ``table`` (``sources.read_leandojo``'s columns) the ``base_pairs_input`` of ``con``.
+    """Make ``table`` (``inputs.leandojo.read_leandojo``'s columns) the ``base_pairs_input`` of ``con``.
 
     Views bind names when queried, so this may replace the table after the views exist.
     """
@@ -130,5 +118,5 @@ def connect(manifest: Manifest, database: str = ":memory:", *,
     for f in sql_files():
         con.execute(f.read_text(encoding="utf-8"))
     if embedding_tier and negative_tier.enabled(manifest):
-        negative_tier.register(con, negative_tier.neighbours(con, negative_tier.pin(manifest)).table)
+        negative_tier.register(con, negative_tier.neighbours(con, negative_tier.pin(manifest)))
     return con

@@ -20,10 +20,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 
-from prover_data.embeddings.keys import key_matrix
 from prover_data.errors import InputError, Problem
 from prover_data.identity import split_bucket
-from prover_data.schema import CONTRASTIVE, SFT_PAIRS
+from prover_data.schema import CONTRASTIVE, CONTRASTIVE_POOLS, SFT_PAIRS
+from prover_models.missing_vectors import resolve
 
 IGNORE_INDEX = -100  # label of a token that carries no loss (torch cross_entropy's default)
 
@@ -178,11 +178,13 @@ class ContrastiveSamples(torch.utils.data.Dataset):
     """``contrastive_train/val.parquet`` (``schema.CONTRASTIVE``) over a dense embedding matrix.
 
     ``embeddings`` is a ``prover_data.embeddings.dense.DenseEmbeddings`` (anything with
-    ``rows``, ``gather`` and ``dim``). Every positive and negative state hash is turned
-    into a matrix row once, on load, so a state missing from the embeddings stops the
-    run here, with the file named, instead of being skipped at step 9,000 as BurnQED's
-    cache misses were. Rows are ordered by ``sample_id`` (the build numbers samples by
-    round and theorem, i.e. by content).
+    ``lookup``, ``gather_stored``, ``dtype`` and ``dim``). Every positive and negative
+    state hash is turned into a matrix row once, on load, so a state missing from the
+    embeddings stops the run here, with the file named, instead of being skipped at step
+    9,000 as BurnQED's cache misses were -- or, with ``missing="skip"``, is dropped or
+    refilled from ``pools`` (``prover_models.missing_vectors``; ``self.missing`` says
+    how much). Rows are ordered by ``sample_id`` (the build numbers samples by round and
+    theorem, i.e. by content).
 
     Indexing with an array of sample indices returns a whole batch from one vectorized
     gather of its (1 + K) * n vectors; the hot path of EBM training runs no per-row
@@ -192,7 +194,8 @@ class ContrastiveSamples(torch.utils.data.Dataset):
     (remaining proof depth of the positive, -1 when unknown).
     """
 
-    def __init__(self, path: str | Path, embeddings, *, k: int | None = None):
+    def __init__(self, path: str | Path, embeddings, *, k: int | None = None, missing: str = "refuse",
+                 pools: pa.Table | None = None, seed: int = 0):
         name = str(path)
         table = _read_checked(path, CONTRASTIVE, "prover-data build-manifest NAME")
         if table.num_rows == 0:
@@ -208,15 +211,13 @@ class ContrastiveSamples(torch.utils.data.Dataset):
         self.path = Path(path)
         self.k = want
         self.embeddings = embeddings
-        try:
-            self.pos_rows = np.asarray(embeddings.rows(key_matrix(table.column("pos_state_hash"))), np.int64)
-            neg = key_matrix(table.column("neg_state_hashes").combine_chunks().flatten())
-            self.neg_rows = np.asarray(embeddings.rows(neg), np.int64).reshape(-1, want)
-        except InputError as e:
-            first = Problem(name, "some states of these samples have no embedding "
-                                  "(encode them with prover-data embed NAME, then export again)")
-            raise InputError([first, *e.problems]) from None
+        resolved = resolve(name, table, embeddings, want, policy=missing, pools=pools, seed=seed)
+        if not len(resolved.kept):
+            raise InputError.one(name, f"no sample left: {resolved.report.line('these samples')}")
+        table = table.take(resolved.kept)
+        self.pos_rows, self.neg_rows, self.missing = resolved.pos_rows, resolved.neg_rows, resolved.report
         self.depth = table.column("pos_remaining_depth").to_numpy().astype(np.int64)
+        self.sample_id = table.column("sample_id").to_numpy()
         self.round = table.column("round").to_numpy()
         self.theorem_name = table.column("theorem_name").to_pylist()
 
@@ -240,6 +241,16 @@ class ContrastiveSamples(torch.utils.data.Dataset):
             return np.arange(len(self))
         keys = [split_bucket(seed, f"{r}:{t}") for r, t in zip(self.round.tolist(), self.theorem_name)]
         return np.sort(np.argsort(np.asarray(keys), kind="stable")[:n])
+
+
+def split_pools(build: str | Path, split: str) -> pa.Table | None:
+    """``split``'s rows of the build's ``contrastive_pools.parquet``, what a negative without a
+    vector is refilled from; None for a build made before the file existed (no refill)."""
+    path = Path(build) / "contrastive_pools.parquet"
+    if not path.is_file():
+        return None
+    pools = _read_checked(path, CONTRASTIVE_POOLS, "prover-data build-manifest NAME")
+    return pools.filter(pc.equal(pools.column("split"), split))
 
 
 def stored_tensor(raw: np.ndarray, dtype: str) -> torch.Tensor:

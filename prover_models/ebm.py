@@ -107,9 +107,13 @@ class EnergyHead(nn.Module):
                 nn.utils.parametrizations.spectral_norm(layer)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.features(x)).squeeze(-1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer [B, hidden_dims[-1]]: the head's own embedding of a state."""
         for layer in self.hidden:
             x = self.drop(F.silu(layer(x)))
-        return self.out(x).squeeze(-1)
+        return x
 
     def temperature_scale(self, energy: torch.Tensor) -> torch.Tensor:
         """Energy / T for InfoNCE; T = exp(log_temperature clamped to [-5, 2])."""
@@ -190,6 +194,8 @@ class RunSummary:
     best_step: int | None
     log: list[dict]
     stopped_early: bool = False  # asked to stop (Ctrl-C); resume with the same command
+    # per split, what samples lost to states without a vector (``MissingReport.as_dict``)
+    missing: dict = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -271,15 +277,21 @@ def train(cfg: EBMTrainer, train_set, val_set, out_dir: str | Path, *, device: s
         if stopped:
             break
 
+    return _finish(out_dir, cfg, state, stopped, {"train": train_set, "val": val_set})
+
+
+def _finish(out_dir: Path, cfg: EBMTrainer, state: dict, stopped: bool, data: dict) -> RunSummary:
+    """The run's summary (with what each split lost to missing vectors), written out."""
+    missing = {split: d.missing.as_dict() for split, d in data.items() if d is not None}
     summary = RunSummary(str(out_dir), state["step"], cfg.steps, state["best_val_loss"], state["best_step"],
-                         state["log"], stopped_early=stopped)
+                         state["log"], stopped_early=stopped, missing=missing)
     write_reports(out_dir, summary)
     return summary
 
 
 def write_reports(out_dir: Path, summary: RunSummary) -> None:
     """``progress.md``, ``curves.png`` and ``summary.json`` from a run's log."""
-    atomic_write_text(out_dir / "progress.md", progress_table(summary.log) + "\n\n" + best_line(summary) + "\n")
+    atomic_write_text(out_dir / "progress.md", progress_table(summary.log) + "\n\n" + summary_lines(summary) + "\n")
     if summary.log:
         plot_curves(summary.log, out_dir / "curves.png")
     atomic_write_text(out_dir / "summary.json", json.dumps(summary.to_dict(), indent=2, sort_keys=True) + "\n")
@@ -338,6 +350,14 @@ def read_last(path: str | Path) -> dict:
     """The resume checkpoint's step and log, for reporting on a finished run."""
     ckpt = _read_checkpoint(Path(path))
     return {k: ckpt[k] for k in ("step", "log", "best_val_loss", "best_step", "trainer", "meta")}
+
+
+def checkpoint_info(path: str | Path) -> dict:
+    """``step`` (0-based, the progress table's numbering) whose weights ``best.pt`` or
+    ``last.pt`` holds, and ``meta``: the data it was trained on (embedding dtype, dim, encoder)."""
+    ckpt = _read_checkpoint(Path(path))
+    done = "optimizer" in ckpt  # last.pt counts the steps done; best.pt names its log step
+    return {"step": ckpt["step"] - 1 if done else ckpt["step"], "meta": ckpt["meta"]}
 
 
 def load_energy_head(path: str | Path, device: str | torch.device = "cpu") -> EnergyHead:
@@ -446,6 +466,18 @@ def best_line(summary: RunSummary) -> str:
     if summary.best_val_loss is None:
         return "Best val loss: — (no validation set)"
     return f"Best val loss: {summary.best_val_loss:.4f} at step {summary.best_step:,}"
+
+
+def summary_lines(summary: RunSummary) -> str:
+    """The best-val line, and what states without a vector cost each split, if anything."""
+    from prover_models.missing_vectors import describe
+
+    lines = [best_line(summary)]
+    for split, m in summary.missing.items():
+        if m["dropped"] or m["negatives_missing"]:
+            line = describe(m, split)
+            lines.append(line[0].upper() + line[1:] + ".")
+    return "\n\n".join(lines)
 
 
 def sci(x: float) -> str:

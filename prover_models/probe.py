@@ -2,8 +2,9 @@
 
 The EBM only sees the LLM's mean-pooled hidden states, so it can separate positive
 from negative states no better than those embeddings do. The probe measures that
-directly, for an embedding export (the store version an EBM trains on) or for each
-checkpoint of an LLM during fine-tuning -- the report's "Separation Probe" table.
+directly, for an embedding export (the store version an EBM trains on), for each
+checkpoint of an LLM during fine-tuning -- the report's "Separation Probe" table --
+and for the checkpoints of an EBM run (its head's last hidden layer).
 
 Figures (BurnQED ``python/run_separation_probe.py``):
     centroid L2 = || mean(positive embeddings) - mean(negative embeddings) ||
@@ -65,8 +66,13 @@ class ProbeResult:
         return asdict(self)
 
 
-def probe_set(states_path: str | Path, n_per_class: int = 200, seed: int = 42) -> ProbeSet:
-    """The positive-only and negative-only states of ``states.parquet``, sampled by content."""
+def probe_set(states_path: str | Path, n_per_class: int = 200, seed: int = 42, *,
+              has_vector=None) -> ProbeSet:
+    """The positive-only and negative-only states of ``states.parquet``, sampled by content.
+
+    ``has_vector`` (hashes -> bool mask), when given, keeps only states it accepts before
+    sampling: ``probe --missing skip`` probes the states every export has a vector for.
+    """
     from prover_data.embeddings.keys import key_matrix
     from prover_data.schema import STATES
     from prover_models.data import _read_checked
@@ -76,8 +82,9 @@ def probe_set(states_path: str | Path, n_per_class: int = 200, seed: int = 42) -
     n_neg = table.column("n_negative").to_numpy()
     hashes = key_matrix(table.column("state_hash"))
     texts = table.column("state_pp")
+    usable = np.ones(len(hashes), bool) if has_vector is None else has_vector(hashes)
     picked = []
-    for mask in ((n_pos > 0) & (n_neg == 0), (n_neg > 0) & (n_pos == 0)):
+    for mask in ((n_pos > 0) & (n_neg == 0) & usable, (n_neg > 0) & (n_pos == 0) & usable):
         idx = np.flatnonzero(mask)
         if n_per_class and len(idx) > n_per_class:
             keys = np.array([split_bucket(seed, hashes[i].tobytes().hex()) for i in idx])
@@ -113,13 +120,70 @@ def separation(pos: _Moments, neg: _Moments) -> dict[str, float]:
 
 def probe_embeddings(embeddings, probe: ProbeSet, source: str) -> ProbeResult:
     """Separation of the probe states in a dense export (``DenseEmbeddings``)."""
+    pos, neg = _export_moments(embeddings, probe, lambda x: x)
+    return ProbeResult(source, None, None, **separation(pos, neg), n_pos=pos.n, n_neg=neg.n)
+
+
+def _export_moments(embeddings, probe: ProbeSet, transform) -> list[_Moments]:
+    """Moments of ``transform(vectors)`` of the positive, then the negative probe states."""
     moments = []
     for hashes in (probe.pos_hashes, probe.neg_hashes):
         m, rows = _Moments(), embeddings.rows(hashes)
         for start in range(0, len(rows), CHUNK):
-            m.add(embeddings.gather(rows[start:start + CHUNK]))
+            m.add(transform(embeddings.gather(rows[start:start + CHUNK])))
         moments.append(m)
-    return ProbeResult(source, None, None, **separation(*moments), n_pos=moments[0].n, n_neg=moments[1].n)
+    return moments
+
+
+# --------------------------------------------------------------------------- EBM runs
+#
+# An energy head reads a dense export's vectors; its last hidden layer (SiLU, dropout
+# off) is what its output layer reads the energy from: the head's own embedding of a
+# state, the counterpart of an LLM checkpoint's last hidden state. Probing it shows
+# how far training pulled the classes apart beyond the export's own separation.
+
+
+EBM_CHECKPOINTS = ("best.pt", "last.pt")
+
+
+def is_ebm_run(path: Path) -> bool:
+    """A ``train-ebm`` run directory: ``best.pt`` or ``last.pt``, and no model files."""
+    return path.is_dir() and not _is_model_dir(path) and any((path / f).is_file() for f in EBM_CHECKPOINTS)
+
+
+def ebm_checkpoints(run: Path) -> list[Path]:
+    return [run / f for f in EBM_CHECKPOINTS if (run / f).is_file()]
+
+
+def export_for_head(checkpoint: Path, exports: list[tuple[Path, object]]) -> object:
+    """The first export whose vectors are the kind ``checkpoint`` was trained on (encoder, dtype, dim)."""
+    from prover_models.ebm import checkpoint_info
+
+    want = checkpoint_info(checkpoint)["meta"].get("embeddings", {})
+    for _, e in exports:
+        if (e.encoder, e.dtype, e.dim) == (want.get("encoder"), want.get("dtype"), want.get("dim")):
+            return e
+    have = "; ".join(f"{d}: {e.dtype}, dim {e.dim}" for d, e in exports) or "none"
+    raise InputError.one(str(checkpoint), f"was trained on {want.get('dtype')} embeddings of dim {want.get('dim')} "
+                                          f"from encoder {want.get('encoder')}, and no export probed holds those "
+                                          f"({have}); pass --embeddings DIR of the export it was trained on")
+
+
+def probe_energy_head(checkpoint: Path, embeddings, probe: ProbeSet, *, device: str = "cpu") -> ProbeResult:
+    """Separation of the probe states in the last hidden layer of an EBM checkpoint."""
+    import torch
+
+    from prover_models.ebm import checkpoint_info, load_energy_head
+
+    head = load_energy_head(checkpoint, device)
+
+    @torch.no_grad()
+    def features(x: np.ndarray) -> np.ndarray:
+        return head.features(torch.from_numpy(x).to(device)).cpu().numpy()
+
+    pos, neg = _export_moments(embeddings, probe, features)
+    step = checkpoint_info(checkpoint)["step"]
+    return ProbeResult(str(checkpoint), step, None, **separation(pos, neg), n_pos=pos.n, n_neg=neg.n)
 
 
 # --------------------------------------------------------------------------- LLM checkpoints

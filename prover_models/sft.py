@@ -42,6 +42,7 @@ Deliberate differences from BurnQED:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -61,6 +62,7 @@ from prover_data.errors import InputError, Problem
 from prover_data.identity import bytes_digest, file_digest
 from prover_data.manifest import SFTTrainer
 from prover_models.data import IGNORE_INDEX, SFTPairs, batch_indices, pad_sft_batch
+from prover_models.schedule import cap_warmup
 
 STATE_FILE = "trainer_state.pt"
 LOG_FILE = "log.jsonl"
@@ -359,18 +361,51 @@ class RunLog:
         self.file.close()
 
 
+@dataclass
+class _Data:
+    """The tokenized pairs a run trains and evaluates on."""
+
+    tokenizer: Any
+    pad_id: int
+    train: SFTPairs
+    val: SFTPairs
+    eval_rows: list[int]  # the fixed val subset evaluated every eval_every steps
+    trajectory_rows: list[int]  # val pairs of trajectories (not base pairs): the report's second figure
+
+
+@dataclass
+class _Run:
+    """What the steps of one run touch: schedule, data, model, optimizer and the device."""
+
+    cfg: SFTTrainer  # the schedule this run follows (warmup capped when --max-steps set the length)
+    data: _Data
+    model: Any
+    params: list
+    optimizer: torch.optim.Optimizer
+    dtype: torch.dtype
+    autocast: Any
+    device: str
+    meta: dict  # what a checkpoint must match to be resumed (the manifest's settings, input digests)
+    out_dir: Path
+
+    def val_loss(self, rows: list[int]) -> float:
+        return evaluate(self.model, self.data.val, rows, self.cfg.batch_size, self.data.pad_id, self.device,
+                        self.autocast)
+
+
 def train(cfg: SFTTrainer, *, train_path: Path, val_path: Path, out_dir: Path, device: str = "cpu",
           resume: str | Path | None = None, progress=None, say: Callable[[str], None] = print,
-          config_file: str = "[train.sft]") -> Result:
+          config_file: str = "[train.sft]", length_from_cli: bool = False) -> Result:
     """Train a LoRA adapter on ``train_path``'s pairs; write checkpoints and results to ``out_dir``.
 
     ``resume``: a checkpoint directory, ``"auto"`` (the newest in ``out_dir``, if any)
     or None (``out_dir`` must then hold no checkpoints). ``progress``: a rich Progress.
+    ``length_from_cli``: ``max_steps`` came from the command line, so warmup takes at
+    most 10% of it (``prover_models.schedule``); checkpoints keep the manifest's
+    ``warmup_steps``, so a resume with another ``--max-steps`` follows the new horizon.
     Writes ``out_dir``/: ``checkpoint-STEP/``, ``adapter/`` (final adapter + tokenizer),
     ``log.jsonl``, ``summary.json``, ``report.md``, ``loss.png``.
     """
-    from transformers import AutoTokenizer
-
     check_config(cfg, config_file)
     model_dir = resolve_model(cfg.base_model, config_file)
     out_dir = Path(out_dir)
@@ -378,124 +413,168 @@ def train(cfg: SFTTrainer, *, train_path: Path, val_path: Path, out_dir: Path, d
         start_from = _resume_point(resume, out_dir)
         if resume is not None and start_from is None:
             say(f"no checkpoint in {out_dir} yet: starting from step 0")
+        schedule = cfg
+        if length_from_cli:
+            warmup, note = cap_warmup(cfg.warmup_steps, cfg.max_steps, key="train.sft.warmup_steps",
+                                      override=f"--max-steps {cfg.max_steps}")
+            if note:
+                say(note)
+                schedule = dataclasses.replace(cfg, warmup_steps=warmup)
 
         # data first: a bad file should fail before minutes of loading a 7B model
-        tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
-        pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if i is not None)
-        train_data = SFTPairs(train_path, tokenizer, cfg.max_seq_len)
-        val_data = SFTPairs(val_path, tokenizer, cfg.max_seq_len)
-        for data in (train_data, val_data):
-            if len(data) == 0:
-                raise InputError.one(str(data.path), "has no pairs to train or evaluate on")
-        eval_rows = val_data.sample(cfg.eval_examples, cfg.seed)
-        trajectory_rows = val_data.trajectory_indices()
+        data = _load_data(model_dir, cfg, train_path, val_path)
+        run = _setup(model_dir, cfg, schedule, data, device, config_file, out_dir, train_path, val_path)
+        trainable, total = count_parameters(run.model)
+        step, window, history = _starting_point(run, start_from, config_file, say, trainable, total)
+        say(f"trainable params: {format_parameters(trainable, total)}; {len(data.train):,} train pairs, "
+            f"{len(data.val):,} val pairs ({len(data.trajectory_rows):,} trajectory), eval subset "
+            f"{len(data.eval_rows):,}")
 
-        model = load_model(model_dir, cfg, device, config_file)
-        trainable, total = count_parameters(model)
-        params = [p for p in model.parameters() if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-        dtype = resolve_dtype(cfg, device)
-        autocast = torch.autocast("cuda", dtype=dtype) if device == "cuda" and dtype != torch.float32 else nullcontext()
-        meta = {
-            "config": {**asdict(cfg), "target_modules": list(cfg.target_modules), "dtype": str(dtype)},
-            "model": str(model_dir),
-            "model_digest": bytes_digest((model_dir / "config.json").read_bytes()),
-            "train_digest": file_digest(train_path),
-            "val_digest": file_digest(val_path),
-        }
-
-        step, window = 0, []  # window: losses of the steps since the last train record
-        history = [{"kind": "start", "trainable_params": trainable, "total_params": total,
-                    "trainable": format_parameters(trainable, total)}]
-        if start_from is not None:
-            saved = load_checkpoint(start_from, model, optimizer, meta, config_file)
-            step, window = saved["step"], saved["window"]
-            if step > cfg.max_steps:
-                raise InputError.one(config_file, f"{start_from.name} is at step {step:,}, past max_steps "
-                                                  f"{cfg.max_steps:,}", key="train.sft.max_steps")
-            if saved["meta"]["config"]["max_steps"] != cfg.max_steps:
-                say(f"resuming with max_steps {cfg.max_steps} (the checkpoint's run had "
-                    f"{saved['meta']['config']['max_steps']}): the learning-rate curve follows the new horizon")
-            history = saved["history"] + [{"kind": "resume", "step": step, "from": str(start_from),
-                                           "epoch": _epoch(step, cfg, len(train_data))}]
-        say(f"trainable params: {format_parameters(trainable, total)}; {len(train_data):,} train pairs, "
-            f"{len(val_data):,} val pairs ({len(trajectory_rows):,} trajectory), eval subset {len(eval_rows):,}")
-
-        def val_loss(rows: list[int]) -> float:
-            return evaluate(model, val_data, rows, cfg.batch_size, pad_id, device, autocast)
-
-        task = progress.add_task("train-sft", total=cfg.max_steps, completed=step) if progress else None
         started, first_step = time.perf_counter(), step
         with RunLog(out_dir / LOG_FILE, history) as log:
-            model.train()
-            while step < cfg.max_steps:
-                lr = learning_rate(step, cfg)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
-                micro_batches = [pad_sft_batch([train_data[i] for i in rows], pad_id)
-                                 for rows in step_rows(step, cfg, len(train_data))]
-                tokens = max(1, sum(target_tokens(b) for b in micro_batches))
-                step_loss = 0.0
-                for batch in micro_batches:
-                    loss = loss_sum(model, batch, device, autocast)
-                    (loss / tokens).backward()  # the mean over the whole step's tactic tokens
-                    step_loss += loss.item() / tokens
-                grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip).item()  # before clipping
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=True)
-                step += 1
-                window.append(step_loss)
-                epoch = _epoch(step, cfg, len(train_data))
-
-                if step % cfg.log_every == 0 or step == cfg.max_steps:
-                    log.record(kind="train", step=step, epoch=epoch, loss=sum(window) / len(window),
-                               grad_norm=grad_norm, lr=lr)
-                    window = []
-                if step % cfg.eval_every == 0:
-                    loss_val = val_loss(eval_rows)
-                    log.record(kind="eval", split="subset", step=step, epoch=epoch, loss=loss_val,
-                               examples=len(eval_rows))
-                    say(f"step {step:,} | epoch {epoch:.2f} | train loss {step_loss:.4f} | "
-                        f"eval loss {loss_val:.4f} | lr {lr:.2e}")
-                if step % cfg.save_every == 0 or step == cfg.max_steps:
-                    save_checkpoint(out_dir, step, model, optimizer,
-                                    {"meta": meta, "history": log.history, "window": window}, cfg.keep_checkpoints)
-                if task is not None:
-                    progress.update(task, completed=step, description=f"train-sft loss {step_loss:.4f}")
+            step = _train_steps(run, log, step, window, progress, say)
             seconds = time.perf_counter() - started
+            epoch = _final_eval(run, log, step)
 
-            # the report's two final figures: the whole val set, and its trajectory pairs alone
-            epoch = _epoch(step, cfg, len(train_data))
-            full = val_loss(list(range(len(val_data))))
-            log.record(kind="eval", split="full", step=step, epoch=epoch, loss=full, examples=len(val_data))
-            if trajectory_rows:
-                trajectory = full if len(trajectory_rows) == len(val_data) else val_loss(trajectory_rows)
-                log.record(kind="eval", split="trajectory", step=step, epoch=epoch, loss=trajectory,
-                           examples=len(trajectory_rows))
+        summary = _summary(run, model_dir, trainable, total, step, epoch, seconds, step - first_step)
+        _write_results(out_dir, run.model, data.tokenizer, summary, history)
+        return Result(summary=summary, model=run.model)
 
-        trained = step - first_step
-        summary = {
-            "model": str(model_dir),
-            "out": str(out_dir),
-            "adapter": str(out_dir / "adapter"),
-            "device": device,
-            "dtype": str(dtype).removeprefix("torch."),
-            "trainable_params": trainable,
-            "total_params": total,
-            "trainable": format_parameters(trainable, total),
-            "train_pairs": len(train_data),
-            "val_pairs": len(val_data),
-            "trajectory_val_pairs": len(trajectory_rows),
-            "eval_subset": len(eval_rows),
-            "eval_every": cfg.eval_every,
-            "steps": step,
-            "epochs": epoch,
-            "runtime_s": seconds,
-            "steps_per_s": trained / seconds if trained else None,
-            "samples_per_s": trained * cfg.batch_size * cfg.grad_accum / seconds if trained else None,
-        }
-        _write_results(out_dir, model, tokenizer, summary, history)
-        return Result(summary=summary, model=model)
+
+def _load_data(model_dir: Path, cfg: SFTTrainer, train_path: Path, val_path: Path) -> _Data:
+    """The base model's tokenizer and both pair files, tokenized; neither may be empty."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.eos_token_id, 0) if i is not None)
+    train_data = SFTPairs(train_path, tokenizer, cfg.max_seq_len)
+    val_data = SFTPairs(val_path, tokenizer, cfg.max_seq_len)
+    for data in (train_data, val_data):
+        if len(data) == 0:
+            raise InputError.one(str(data.path), "has no pairs to train or evaluate on")
+    return _Data(tokenizer, pad_id, train_data, val_data, val_data.sample(cfg.eval_examples, cfg.seed),
+                 val_data.trajectory_indices())
+
+
+def _setup(model_dir: Path, cfg: SFTTrainer, schedule: SFTTrainer, data: _Data, device: str, config_file: str,
+           out_dir: Path, train_path: Path, val_path: Path) -> _Run:
+    """The model with fresh LoRA adapters, AdamW over them, autocast, and the run's resume key."""
+    model = load_model(model_dir, cfg, device, config_file)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    dtype = resolve_dtype(cfg, device)
+    autocast = torch.autocast("cuda", dtype=dtype) if device == "cuda" and dtype != torch.float32 else nullcontext()
+    meta = {
+        "config": {**asdict(cfg), "target_modules": list(cfg.target_modules), "dtype": str(dtype)},
+        "model": str(model_dir),
+        "model_digest": bytes_digest((model_dir / "config.json").read_bytes()),
+        "train_digest": file_digest(train_path),
+        "val_digest": file_digest(val_path),
+    }
+    return _Run(schedule, data, model, params, optimizer, dtype, autocast, device, meta, out_dir)
+
+
+def _starting_point(run: _Run, start_from: Path | None, config_file: str, say, trainable: int,
+                    total: int) -> tuple[int, list[float], list[dict]]:
+    """``(step, loss window, history)``: a fresh run's, or those of the checkpoint it resumes."""
+    cfg = run.cfg
+    history = [{"kind": "start", "trainable_params": trainable, "total_params": total,
+                "trainable": format_parameters(trainable, total)}]
+    if start_from is None:
+        return 0, [], history
+    saved = load_checkpoint(start_from, run.model, run.optimizer, run.meta, config_file)
+    step, window = saved["step"], saved["window"]
+    if step > cfg.max_steps:
+        raise InputError.one(config_file, f"{start_from.name} is at step {step:,}, past max_steps "
+                                          f"{cfg.max_steps:,}", key="train.sft.max_steps")
+    if saved["meta"]["config"]["max_steps"] != cfg.max_steps:
+        say(f"resuming with max_steps {cfg.max_steps} (the checkpoint's run had "
+            f"{saved['meta']['config']['max_steps']}): the learning-rate curve follows the new horizon")
+    history = saved["history"] + [{"kind": "resume", "step": step, "from": str(start_from),
+                                   "epoch": _epoch(step, cfg, len(run.data.train))}]
+    return step, window, history
+
+
+def _train_steps(run: _Run, log: RunLog, step: int, window: list[float], progress, say) -> int:
+    """Optimizer steps from ``step`` to ``max_steps``: records, evals and checkpoints on their cadence."""
+    cfg, data = run.cfg, run.data
+    task = progress.add_task("train-sft", total=cfg.max_steps, completed=step) if progress else None
+    run.model.train()
+    while step < cfg.max_steps:
+        lr = learning_rate(step, cfg)
+        for group in run.optimizer.param_groups:
+            group["lr"] = lr
+        micro_batches = [pad_sft_batch([data.train[i] for i in rows], data.pad_id)
+                         for rows in step_rows(step, cfg, len(data.train))]
+        tokens = max(1, sum(target_tokens(b) for b in micro_batches))
+        step_loss = 0.0
+        for batch in micro_batches:
+            loss = loss_sum(run.model, batch, run.device, run.autocast)
+            (loss / tokens).backward()  # the mean over the whole step's tactic tokens
+            step_loss += loss.item() / tokens
+        grad_norm = torch.nn.utils.clip_grad_norm_(run.params, cfg.grad_clip).item()  # before clipping
+        run.optimizer.step()
+        run.optimizer.zero_grad(set_to_none=True)
+        step += 1
+        window.append(step_loss)
+        epoch = _epoch(step, cfg, len(data.train))
+
+        if step % cfg.log_every == 0 or step == cfg.max_steps:
+            log.record(kind="train", step=step, epoch=epoch, loss=sum(window) / len(window),
+                       grad_norm=grad_norm, lr=lr)
+            window = []
+        if step % cfg.eval_every == 0:
+            loss_val = run.val_loss(data.eval_rows)
+            log.record(kind="eval", split="subset", step=step, epoch=epoch, loss=loss_val,
+                       examples=len(data.eval_rows))
+            say(f"step {step:,} | epoch {epoch:.2f} | train loss {step_loss:.4f} | "
+                f"eval loss {loss_val:.4f} | lr {lr:.2e}")
+        if step % cfg.save_every == 0 or step == cfg.max_steps:
+            save_checkpoint(run.out_dir, step, run.model, run.optimizer,
+                            {"meta": run.meta, "history": log.history, "window": window}, cfg.keep_checkpoints)
+        if task is not None:
+            progress.update(task, completed=step, description=f"train-sft loss {step_loss:.4f}")
+    return step
+
+
+def _final_eval(run: _Run, log: RunLog, step: int) -> float:
+    """The report's two final figures: the whole val set, and its trajectory pairs alone; returns the epoch."""
+    data = run.data
+    epoch = _epoch(step, run.cfg, len(data.train))
+    full = run.val_loss(list(range(len(data.val))))
+    log.record(kind="eval", split="full", step=step, epoch=epoch, loss=full, examples=len(data.val))
+    if data.trajectory_rows:
+        trajectory = full if len(data.trajectory_rows) == len(data.val) else run.val_loss(data.trajectory_rows)
+        log.record(kind="eval", split="trajectory", step=step, epoch=epoch, loss=trajectory,
+                   examples=len(data.trajectory_rows))
+    return epoch
+
+
+def _summary(run: _Run, model_dir: Path, trainable: int, total: int, step: int, epoch: float, seconds: float,
+             trained: int) -> dict:
+    """The run's figures, JSON-ready (the report's tables are added by ``_write_results``)."""
+    cfg, data = run.cfg, run.data
+    return {
+        "model": str(model_dir),
+        "out": str(run.out_dir),
+        "adapter": str(run.out_dir / "adapter"),
+        "device": run.device,
+        "dtype": str(run.dtype).removeprefix("torch."),
+        "trainable_params": trainable,
+        "total_params": total,
+        "trainable": format_parameters(trainable, total),
+        "train_pairs": len(data.train),
+        "val_pairs": len(data.val),
+        "trajectory_val_pairs": len(data.trajectory_rows),
+        "eval_subset": len(data.eval_rows),
+        "eval_every": cfg.eval_every,
+        "warmup_steps": cfg.warmup_steps,
+        "steps": step,
+        "epochs": epoch,
+        "runtime_s": seconds,
+        "steps_per_s": trained / seconds if trained else None,
+        "samples_per_s": trained * cfg.batch_size * cfg.grad_accum / seconds if trained else None,
+    }
 
 
 def _epoch(step: int, cfg: SFTTrainer, n: int) -> float:

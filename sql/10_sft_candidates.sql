@@ -3,8 +3,8 @@
 --
 -- In a search tree `tactic_applied` is the tactic that REACHED the row's state, so
 -- the pair a policy should learn is (parent's state, tactic): `parent_state`, the
--- parent being the node with state_id = parent_state_id of the same file and theorem
--- (state ids number the nodes of one search). Roots have no parent and teach nothing:
+-- parent being the node with state_id = parent_state_id of the same file, search and
+-- theorem (state ids number the nodes of one search). Roots have no parent and teach nothing:
 -- their parent_state is '' and they count as empty (their tactic is empty anyway), as
 -- does a record whose parent is missing from the file (validation rejects such files).
 -- Files listed in own_state_sources (BurnQED's generate-negatives output) record the
@@ -16,6 +16,7 @@ SELECT
     c.source,
     c.file_order,
     c.file_row,
+    c.search,
     c.theorem_name,
     c.state_id,
     c.depth_from_root,
@@ -30,6 +31,7 @@ SELECT
 FROM trajectories AS c
 LEFT JOIN trajectories AS p
     ON p.file_order = c.file_order
+   AND p.search = c.search
    AND p.theorem_name = c.theorem_name
    AND p.state_id = c.parent_state_id
 WHERE c.label = 'positive';

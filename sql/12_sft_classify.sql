@@ -5,8 +5,9 @@
 -- record's own state, exactly BurnQED's pair.
 --
 -- "Earlier" is manifest file order first, as BurnQED walks the files. Inside one file
--- the record kept is chosen by content -- the least (theorem_name, depth, state_id) --
--- not by row position, so shuffling a file's rows changes no output. No count can
+-- the record kept is chosen by content -- the least (theorem_name, depth, state_id,
+-- search) -- not by row position, so shuffling a file's rows changes no output (under
+-- repeated_searches = 'split_at_roots' row order defines the searches). No count can
 -- change by this: of several equal pairs in one file exactly one is kept whichever
 -- comes first, and an earlier file wins either way; only which theorem (and so which
 -- split) the kept pair is credited to is fixed by content instead of row order.
@@ -30,7 +31,7 @@ WITH paired AS (
            CASE WHEN is_empty OR is_sorry OR NOT getvariable('dedup') THEN 1
                 ELSE row_number() OVER (
                     PARTITION BY state, tactic, (is_empty OR is_sorry)
-                    ORDER BY file_order, theorem_name, depth, state_id)
+                    ORDER BY file_order, theorem_name, depth, state_id, search)
            END AS occurrence
     FROM flagged
 )

@@ -6,7 +6,7 @@
 CREATE OR REPLACE VIEW contrastive_anchors AS
 WITH positives AS (
     SELECT *,
-           row_number() OVER (PARTITION BY split, theorem_name ORDER BY state_hash, file_order, state_id) - 1 AS idx,
+           row_number() OVER (PARTITION BY split, theorem_name ORDER BY state_hash, file_order, search, state_id) - 1 AS idx,
            count(*) OVER (PARTITION BY split, theorem_name) AS n
     FROM contrastive_positives
 )

@@ -17,19 +17,36 @@
 -- draw(seed : tier : round : theorem : slot) modulo the pool size, over pools numbered
 -- by content (state hash; neighbours by rank), so the table depends on content and
 -- seed only. A split with no negatives at all yields no samples (nothing to contrast).
-CREATE OR REPLACE VIEW contrastive_samples AS
+--
+-- contrastive_draws(policy, only_at_risk) is the table under a false_negatives policy
+-- ('exclude' or 'keep', see 41_contrastive_negatives.sql). only_at_risk limits it to
+-- the anchors whose own positive state is among the split's negatives under that
+-- policy -- the only samples that can hold their own positive as a negative -- so the
+-- report can count them under 'keep' without drawing the whole table twice (a sample's
+-- draws depend on its own anchor and pools only). Under 'keep' when the manifest
+-- excludes, the embedding tier reads embedding_neighbors_keep_input, the neighbours of
+-- those anchors among the negatives 'keep' would use.
+CREATE OR REPLACE MACRO contrastive_draws(policy, only_at_risk) AS TABLE
 WITH k AS (
     SELECT getvariable('k_negatives')::INTEGER AS k,
            round(getvariable('k_negatives') * getvariable('hard_ratio'))::INTEGER AS hard0,
            round(getvariable('k_negatives') * getvariable('medium_ratio'))::INTEGER AS medium0,
            round(getvariable('k_negatives') * getvariable('embedding_ratio'))::INTEGER AS embedding0,
            getvariable('contrastive_seed') AS seed
+), negatives_drawn AS (
+    SELECT * FROM contrastive_negative_records WHERE policy = 'keep' OR NOT false_negative
+), neighbours AS (
+    SELECT * FROM embedding_neighbors_input WHERE policy = getvariable('false_negatives')
+    UNION ALL
+    SELECT * FROM embedding_neighbors_keep_input WHERE policy <> getvariable('false_negatives')
 ), anchors AS (
-    SELECT * FROM contrastive_anchors
+    SELECT * FROM contrastive_anchors AS a
+    WHERE NOT only_at_risk
+       OR EXISTS (SELECT 1 FROM negatives_drawn AS n WHERE n.split = a.split AND n.state_hash = a.pos_state_hash)
 ), pools AS (
     SELECT split, theorem_name, tier, state_hash,
-           row_number() OVER (PARTITION BY split, theorem_name, tier ORDER BY state_hash, file_order, state_id) - 1 AS idx
-    FROM contrastive_negatives
+           row_number() OVER (PARTITION BY split, theorem_name, tier ORDER BY state_hash, file_order, search, state_id) - 1 AS idx
+    FROM negatives_drawn
 ), pool_sizes AS (
     SELECT split, theorem_name,
            count(*) FILTER (WHERE tier = 'hard') AS n_hard,
@@ -37,7 +54,7 @@ WITH k AS (
     FROM pools GROUP BY ALL
 ), neighbour_sizes AS (
     SELECT split, pos_state_hash, count(*) AS n_embedding
-    FROM embedding_neighbors_input GROUP BY ALL
+    FROM neighbours GROUP BY ALL
 ), quotas AS (
     SELECT a.*, coalesce(s.n_hard, 0) AS n_hard, coalesce(s.n_medium, 0) AS n_medium,
            coalesce(e.n_embedding, 0) AS n_embedding,
@@ -68,15 +85,15 @@ WITH k AS (
 ), nearest AS (
     SELECT t.split, t.theorem_name, t.round, t.position, t.tier, e.state_hash
     FROM tiered AS t
-    JOIN embedding_neighbors_input AS e
+    JOIN neighbours AS e
       ON e.split = t.split AND e.pos_state_hash = t.pos_state_hash
      AND e.idx = draw(t.slot_key) % t.n_embedding
     WHERE t.tier = 'embedding'
 ), split_negatives AS (
     SELECT split, theorem_name, state_hash,
-           row_number() OVER (PARTITION BY split ORDER BY state_hash, theorem_name, file_order, state_id) - 1 AS idx,
+           row_number() OVER (PARTITION BY split ORDER BY state_hash, theorem_name, file_order, search, state_id) - 1 AS idx,
            count(*) OVER (PARTITION BY split) AS n
-    FROM contrastive_negatives
+    FROM negatives_drawn
 ), easy_tries AS (
     SELECT t.split, t.theorem_name, t.round, t.position, try.i AS attempt,
            draw(t.slot_key || ':' || try.i) % s.n AS target
@@ -111,3 +128,7 @@ SELECT split,
        round::INTEGER AS round, theorem_name, source, pos_state_hash,
        pos_remaining_depth::INTEGER AS pos_remaining_depth, neg_state_hashes, neg_tiers
 FROM samples;
+
+-- contrastive_samples: the table under the manifest's false_negatives policy.
+CREATE OR REPLACE VIEW contrastive_samples AS
+SELECT * FROM contrastive_draws(getvariable('false_negatives'), false);

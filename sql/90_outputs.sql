@@ -24,3 +24,8 @@ CREATE OR REPLACE VIEW out_states AS
 SELECT state_hash, state_pp, n_records, n_positive, n_negative
 FROM states
 ORDER BY state_hash;
+
+CREATE OR REPLACE VIEW out_contrastive_pools AS
+SELECT split, tier, theorem_name, pos_state_hash, state_hash
+FROM contrastive_pools
+ORDER BY split, tier, theorem_name, pos_state_hash, state_hash;

@@ -2,10 +2,10 @@
 
 Used by the reader and CLI tests and by ``benchmarks/reliability.py``. Every case
 builds its file from a small *valid* input and breaks exactly one thing, so the error
-can only come from that one thing. ``reader`` names the ``prover_data.sources``
-function that must reject the file when kind detection would not pick that reader
-(an embeddings parquet without its vector column is taken for a trajectory file by
-``validate``, which rejects it too, naming the trajectory columns it lacks).
+can only come from that one thing. ``reader`` names the reader (``module.function`` of
+``prover_data.inputs``) that must reject the file when kind detection would not pick
+that reader (an embeddings parquet without its vector column is taken for a trajectory
+file by ``validate``, which rejects it too, naming the trajectory columns it lacks).
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ class BadInput:
     expect: str  # a phrase the message must contain
     where: str | None = None  # column or key the problem must name
     row: int | None = None  # first row (0-based) the problem must name
-    reader: str | None = None  # sources function that must reject it, when not found by kind detection
+    reader: str | None = None  # inputs reader that must reject it, when not found by kind detection
 
 
 _TACTIC_WITHOUT_STATE = {**GOOD_LEANDOJO, "traced_tactics": [{"tactic": "simp", "annotated_tactic": ["simp", []],
@@ -307,7 +307,7 @@ CASES = [
     BadInput("embedding not a list", ".parquet", _embeddings([0.1, 0.2], type_=pa.float64()), "wrong type", "embedding"),
     BadInput("embedding state not UTF-8", ".parquet", _embedding_bad_utf8, "not valid UTF-8", "state_pp", 1),
     BadInput("embeddings without a vector column", ".parquet", _embedding_states_only, "missing column", "embedding",
-             reader="iter_burnqed_embeddings"),
+             reader="burnqed_embeddings.iter_burnqed_embeddings"),
     # whole-proof samples, search config
     BadInput("whole proofs not strings", ".json", _json({"thm_a": {"0.9": [1, 2]}}), "expected a list of proof strings",
              None, 0),

@@ -19,7 +19,7 @@ from prover_data.atomic import exclusive
 from prover_data.build import build
 from prover_data.manifest import load_manifest
 from prover_data.schema import OUTPUTS
-from prover_data.views import sql_files
+from prover_data.sql_files import sql_files
 from tests.conftest import REPO, run_cli
 
 DEMO = str(REPO / "manifests" / "demo.toml")
@@ -79,7 +79,9 @@ def test_report_has_the_iteration_reports_rows_and_columns(built):
         assert row == f"| {label} | {c['train'][key]:,} | {c['val'][key]:,} |"
     e = stats["embeddings"]
     assert e["uncached"] == e["unique_states"] and e["store_version"] is None  # no store yet: all missing
-    assert f"**Embeddings**: {e['unique_states']:,} unique states (dim=384), {e['uncached']:,} uncached (~100.00%)" in lines
+    assert (f"**Embeddings**: {e['unique_states']:,} unique states (dim=384), {e['uncached']:,} uncached (~100.00%). "
+            f"The contrastive samples reference {e['referenced']:,} of them") in text
+    assert 0 < e["referenced"] == e["referenced_uncached"] < e["unique_states"]  # never the empty state, for one
     assert "random 10% of *examples*" in text  # the split note says how BurnQED's split differed
     assert "disagree on" in text and "would count" in text
 

@@ -207,7 +207,8 @@ def test_missing_embedding_wrong_k_and_bad_schema_are_input_errors(tmp_path, dat
     pq.write_table(contrastive_table(unknown, neg, 3, seed=5), tmp_path / "missing.parquet")
     with pytest.raises(InputError) as e:
         ContrastiveSamples(tmp_path / "missing.parquet", emb, k=K)
-    assert "missing.parquet" in str(e.value) and "no embedding" in str(e.value)
+    assert "missing.parquet" in str(e.value) and "states referenced by these samples have no vector" in str(e.value)
+    assert "they appear in 3 of 3 samples" in str(e.value)  # each count names its own unit
     assert state_hash("⊢ never encoded").hex() in str(e.value)  # the store names the state
 
     table = contrastive_table(pos, neg, 6, seed=6, k=K).to_pylist()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -40,7 +41,7 @@ def demo(tmp_path_factory):
 
     text = (REPO / "manifests" / "demo.toml").read_text(encoding="utf-8")
     text = text.replace('data_root = "../data/sample"', f'data_root = "{REPO / "data" / "sample"}"')
-    text = text.replace("[train.ebm]\n", "[train.ebm]\nwarmup_steps = 10\nlog_every = 20\neval_every = 20\n")
+    text = text.replace("[train.ebm]\n", "[train.ebm]\nlog_every = 20\neval_every = 20\n")
     text = text.replace("log_every = 50\neval_every = 50\n", "")
     manifest = root / "demo.toml"
     manifest.write_text(text, encoding="utf-8")
@@ -98,3 +99,83 @@ def test_probe_cli_reports_the_planted_separation(demo):
     table = (root / "probe" / "probe.md").read_text()
     assert table.startswith("| Step | Epoch | Centroid L2 | Norm Gap | Pos Norm | Neg Norm |")
     assert f"{result['centroid_l2']:.3f}" in table
+
+
+@pytest.fixture(scope="module")
+def short_run(demo):
+    """A 40-step run under the demo's own [train.ebm] (warmup_steps 1000), logging every step."""
+    root, build, _ = demo
+    text = (REPO / "manifests" / "demo.toml").read_text(encoding="utf-8")
+    text = text.replace('data_root = "../data/sample"', f'data_root = "{REPO / "data" / "sample"}"')
+    text = text.replace("log_every = 50\neval_every = 50\n", "log_every = 1\neval_every = 1000\n")
+    manifest = root / "demo_short.toml"
+    manifest.write_text(text, encoding="utf-8")
+    out = root / "short_run"
+    proc = run_cli("train-ebm", str(manifest), "--build-dir", str(build), "--steps", "40", "--device", "cpu",
+                   "--out", str(out), "--json", env=THREADS)
+    assert proc.returncode == 0, proc.stderr
+    return manifest, out, proc
+
+
+def test_a_run_shortened_on_the_command_line_finishes_its_warmup(short_run):
+    manifest, _, proc = short_run
+    assert "train.ebm.warmup_steps = 30 is more than 10% of this 40-step run (--steps 40); " \
+           "using warmup_steps = 4" in proc.stderr
+    lrs = [r["lr"] for r in json.loads(proc.stdout)["log"]]
+    assert len(lrs) == 40
+    # Linear warmup to the manifest's peak (reached at step 3, where the cosine starts at step 4) ...
+    assert lrs[:5] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3])
+    assert all(a > b for a, b in zip(lrs[4:], lrs[5:])) and lrs[-1] < 1e-5  # ... then the cosine to 0
+
+
+def test_probe_defaults_to_the_builds_dense_export(demo):
+    root, build, manifest = demo
+    explicit = run_cli("probe", str(manifest), "--build-dir", str(build), "--embeddings",
+                       str(build / "demo" / "embeddings"), "--out", str(root / "probe_a"), "--json", env=THREADS)
+    default = run_cli("probe", str(manifest), "--build-dir", str(build), "--out", str(root / "probe_b"), "--json",
+                      env=THREADS)
+    assert default.returncode == 0, default.stderr
+    assert json.loads(default.stdout)["results"] == json.loads(explicit.stdout)["results"]
+    assert json.loads(default.stdout)["results"][0]["source"] == str(build / "demo" / "embeddings")
+
+    missing = run_cli("probe", str(manifest), "--build-dir", str(root / "elsewhere"), "--out", str(root / "probe_c"))
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert "no dense embedding export" in missing.stderr and str(root / "elsewhere" / "demo" / "embeddings") in \
+        missing.stderr.replace("\n", "")
+    assert "prover-data embed" in missing.stderr and "prover-data embeddings export" in missing.stderr
+    assert not (root / "probe_c").exists()
+
+    helped = run_cli("probe", "--help")
+    assert "[default: BUILD_DIR/NAME/embeddings" in " ".join(helped.stdout.split())
+
+
+def test_probe_measures_an_ebm_runs_checkpoints_in_their_last_hidden_layer(demo, short_run):
+    import torch
+
+    from prover_data.embeddings import DenseEmbeddings
+    from prover_models import ebm, probe
+
+    root, build, _ = demo
+    manifest, run, _ = short_run
+    proc = run_cli("probe", str(manifest), "--build-dir", str(build), "--checkpoints", str(run), "--out",
+                   str(root / "probe_ebm"), "--json", env=THREADS)
+    assert proc.returncode == 0, proc.stderr
+    export_row, *heads = json.loads(proc.stdout)["results"]
+    assert export_row["source"] == str(build / "demo" / "embeddings") and export_row["step"] is None
+    assert [(Path(r["source"]).name, r["step"]) for r in heads] == [
+        ("best.pt", ebm.read_last(run / "last.pt")["best_step"]), ("last.pt", 39)]
+
+    # The same figures, computed here from the head's own layers.
+    states = probe.probe_set(build / "demo" / "states.parquet", 200, 42)
+    dense = DenseEmbeddings.open(build / "demo" / "embeddings")
+    head = ebm.load_energy_head(run / "last.pt")
+    with torch.no_grad():
+        pos, neg = (head.features(torch.from_numpy(dense.gather(dense.rows(h)))).double().numpy()
+                    for h in (states.pos_hashes, states.neg_hashes))
+    assert heads[1]["centroid_l2"] == pytest.approx(np.linalg.norm(pos.mean(0) - neg.mean(0)), rel=1e-5)
+    assert heads[1]["pos_norm"] == pytest.approx(np.linalg.norm(pos, axis=1).mean(), rel=1e-5)
+
+    wrong = run_cli("probe", str(manifest), "--build-dir", str(build), "--checkpoints", str(run), "--embeddings",
+                    str(root / "dense_bf16"), "--out", str(root / "probe_wrong"))
+    assert wrong.returncode == 2 and "float32" in wrong.stderr and "--embeddings" in wrong.stderr
+    assert not (root / "probe_wrong").exists()

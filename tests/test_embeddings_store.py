@@ -229,7 +229,7 @@ def test_dense_export_gather_equals_direct_lookup_and_is_deterministic(tmp_path)
     np.testing.assert_array_equal(got, want)
     assert got.dtype == np.float32 and got.shape == (2048, 24)
     assert dense.raw().dtype == np.uint16
-    with pytest.raises(InputError, match="2 of 3 states have no vector"):
+    with pytest.raises(InputError, match="2 of 3 requested states have no vector"):
         dense.rows(np.concatenate([keys[:1], hash_states(["x", "y"])]))
     # same version, same states: byte-identical export
     again = export_dense(tmp_path / "s", "HEAD", tmp_path / "dense2", hashes=keys)

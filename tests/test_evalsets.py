@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from prover_data.errors import InputError
 from prover_data.evalsets import (
     BASE_PAIRS, TRAJECTORIES, TWIN, audit, audit_file, audit_or_raise, build_eval_set, build_hook,
-    eval_set_json, hypothesis_count, report_lines,
+    eval_set_json, report_lines,
 )
+from prover_data.hypotheses import hypothesis_count
 from prover_data.identity import normalize_statement, statement_hash
 from prover_data.manifest import Eval, EvalSet, Manifest, Sources, load_manifest
 from tests.conftest import BURNQED

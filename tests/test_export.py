@@ -89,7 +89,7 @@ def test_eval_certificates_and_embeddings_configs_round_trip(demo_build, tmp_pat
     from prover_data.embeddings.fingerprint import EncoderSpec
     from prover_data.embeddings.keys import key_matrix
     from prover_data.embeddings.store import Store
-    from prover_data.sources import read_theorem_list
+    from prover_data.inputs.theorem_lists import read_theorem_list
 
     manifest = load_manifest(REPO / "manifests" / "demo.toml")
     certs = tmp_path / "certs"

@@ -10,7 +10,7 @@ import pytest
 from prover_data.errors import InputError
 from prover_data.lock import InputEntry, Lock, diff, input_entries, package_versions, sql_hashes
 from prover_data.manifest import load_manifest
-from prover_data.views import sql_files
+from prover_data.sql_files import sql_files
 from tests.conftest import REPO
 
 

@@ -167,3 +167,18 @@ def test_find_manifest_by_name(tmp_path, monkeypatch):
     assert "no manifest named 'no_such_manifest'" in str(e.value)
     with pytest.raises(InputError):
         find_manifest(tmp_path / "missing.toml")
+
+
+def test_shipped_manifests_are_found_from_anywhere_and_write_under_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv(MANIFEST_DIR_ENV, raising=False)
+    monkeypatch.chdir(REPO)
+    in_checkout = load_manifest("demo")
+    assert in_checkout.resolve(in_checkout.embeddings.store).resolve() == REPO / "build" / "stores" / "demo"
+
+    monkeypatch.chdir(tmp_path)  # no manifests/ here: the shipped one, its inputs where they ship
+    elsewhere = load_manifest("demo")
+    assert elsewhere.path == (REPO / "manifests" / "demo.toml").resolve() and elsewhere.root == SAMPLE.resolve()
+    assert elsewhere.resolve(elsewhere.embeddings.store) == tmp_path / "build" / "stores" / "demo"
+    with pytest.raises(InputError) as e:
+        find_manifest("no_such_manifest")
+    assert str(tmp_path / "manifests") in str(e.value) and str(REPO / "manifests") in str(e.value)

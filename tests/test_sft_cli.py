@@ -87,3 +87,26 @@ def test_missing_model_is_a_clear_error_not_a_download(project):
 def test_help_has_examples():
     proc = run_cli("train-sft", "--help")
     assert proc.returncode == 0 and "Examples:" in proc.stdout and "--resume auto" in proc.stdout
+
+
+def test_max_steps_caps_the_manifests_warmup_and_a_resume_follows_the_new_horizon(project):
+    text = (project / "tiny_sft.toml").read_text().replace("max_steps = 40", "max_steps = 40\nwarmup_steps = 100")
+    text = text.replace("log_every = 2", "log_every = 1").replace("eval_every = 3", "eval_every = 100")
+    (project / "warm_sft.toml").write_text(text.replace("save_every = 3", "save_every = 100"))
+    out = project / "runs" / "warm"
+    args = ("train-sft", str(project / "warm_sft.toml"), "--build-dir", str(project / "build"), "--out", str(out),
+            "--device", "cpu", "--json")
+    first = run_cli(*args, "--max-steps", "20", env=ONE_THREAD)
+    assert first.returncode == 0, first.stderr
+    assert "train.sft.warmup_steps = 100 is more than 10% of this 20-step run (--max-steps 20); " \
+           "using warmup_steps = 2" in first.stderr
+    assert json.loads(first.stdout)["warmup_steps"] == 2
+    lrs = [r["lr"] for r in map(json.loads, (out / "log.jsonl").read_text().splitlines()) if r["kind"] == "train"]
+    assert len(lrs) == 20
+    assert lrs[:3] == pytest.approx([0.0, 5e-3, 1e-2])  # transformers' warmup from 0 to the peak ...
+    assert all(a > b for a, b in zip(lrs[2:], lrs[3:])) and lrs[-1] < 1e-3  # ... then the cosine
+
+    # The checkpoint keeps the manifest's warmup_steps: a longer --max-steps resumes under its own cap.
+    again = run_cli(*args, "--max-steps", "30", "--resume", "auto", env=ONE_THREAD)
+    assert again.returncode == 0, again.stderr
+    assert "using warmup_steps = 3" in again.stderr and json.loads(again.stdout)["steps"] == 30

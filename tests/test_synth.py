@@ -11,7 +11,9 @@ import pytest
 
 from prover_data.identity import normalize_statement
 from prover_data.schema import TRAJECTORY
-from prover_data.synth import AUDIT_LISTS, REPORT_FILES, generate
+from prover_data.synth import generate
+from prover_data.synth.profiles import REPORT_FILES
+from prover_data.synth.theorems import AUDIT_LISTS
 from tests.conftest import BURNQED, run_cli
 
 

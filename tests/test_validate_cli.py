@@ -137,7 +137,7 @@ def test_max_problems_limits_printed_lines_not_counts(tmp_path):
     path = write_trajectory(tmp_path / "t.parquet", cols)
     proc = run_cli("validate", str(path), "--max-problems", "2")
     assert proc.returncode == 2
-    assert "... and 2 more (raise --max-problems to see them)" in proc.stderr
+    assert "... and 2 more problems not shown (2 rows) (raise --max-problems to see them)" in proc.stderr
     assert "by rule: unknown_label (label): 3; not_finite (llm_log_prob): 1" in proc.stderr
     full = json.loads(run_cli("validate", str(path), "--max-problems", "2", "--json").stdout)
     assert len(full["files"][0]["problems"]) == 4  # --json always carries every problem

@@ -28,7 +28,8 @@ import pytest
 from prover_data.identity import split_bucket, state_hash
 from prover_data.manifest import load_manifest
 from prover_data.schema import CONTRASTIVE, SFT_PAIRS, STATES
-from prover_data.views import connect, sql_files
+from prover_data.sql_files import sql_files
+from prover_data.views import connect
 from tests.bad_inputs import write_trajectory
 
 Node = tuple  # (theorem, state_id, parent, state_pp, tactic, label, depth)
@@ -264,20 +265,22 @@ def test_base_pairs_join_sft_pairs_in_their_theorem_split(tmp_path):
 
 
 def test_negatives_are_tiered_by_file_scoped_siblings(tree):
-    got = rows(tree, "SELECT source, theorem_name, state_id, tier, sibling_in_file, sibling_in_theorem "
-                     "FROM contrastive_negatives ORDER BY source, theorem_name, state_id")
+    got = rows(tree, "SELECT source, theorem_name, state_id, tier, sibling_in_file, sibling_in_theorem, "
+                     "false_negative FROM contrastive_negative_records ORDER BY source, theorem_name, state_id")
     assert got == [
-        ("a", "T1", 2, "hard", True, True),
-        ("a", "T1", 4, "medium", False, False),
-        ("b", "T1", 2, "medium", False, True),   # parent id 1 is a positive's parent only in a
-        ("b", "T1", 3, "hard", True, True),
-        ("b", "T3", 0, "medium", False, False),
-        ("b", "T3", 1, "medium", False, False),
+        ("a", "T1", 2, "hard", True, True, False),
+        ("a", "T1", 4, "medium", False, False, False),
+        ("b", "T1", 2, "medium", False, True, False),   # parent id 1 is a positive's parent only in a
+        ("b", "T1", 3, "hard", True, True, True),       # ⊢ B is positive in a: a false negative
+        ("b", "T3", 0, "medium", False, False, False),
+        ("b", "T3", 1, "medium", False, False, False),
     ]
+    drawn = rows(tree, "SELECT source, state_id FROM contrastive_negatives WHERE theorem_name = 'T1' ORDER BY ALL")
+    assert drawn == [("a", 2), ("a", 4), ("b", 2)]  # false_negatives = "exclude" by default
 
 
 def test_theorem_sibling_scope_is_burnqeds_rule(tmp_path):
-    con, _ = con_for(tmp_path, toml='[contrastive]\nsibling_scope = "theorem"\n')
+    con, _ = con_for(tmp_path, toml='[contrastive]\nsibling_scope = "theorem"\nfalse_negatives = "keep"\n')
     assert rows(con, "SELECT count(*) FILTER (WHERE tier = 'hard') FROM contrastive_negatives") == [(3,)]
 
 
@@ -287,9 +290,13 @@ def test_positive_states_non_empty_drops_completed_nodes(tree, tmp_path):
     assert rows(con, "SELECT count(*) FROM contrastive_positives") == [(8,)]
 
 
-def test_contrastive_stats_table(tmp_path):
+@pytest.mark.parametrize("policy, negatives, siblings", [
+    ("keep", (2, 4, 6), (2, 3)),
+    ("exclude", (1, 4, 5), (1, 2)),  # b's ⊢ B, a sibling by both rules, is positive in a
+])
+def test_contrastive_stats_table(tmp_path, policy, negatives, siblings):
     # val_fraction near 1 puts every theorem in val, so one split holds all counts
-    con, _ = con_for(tmp_path, toml="[split]\nval_fraction = 0.999999\n")
+    con, _ = con_for(tmp_path, toml=f'[split]\nval_fraction = 0.999999\n[contrastive]\nfalse_negatives = "{policy}"\n')
     stats = con.execute("SELECT * FROM contrastive_stats")
     names = [d[0] for d in stats.description]
     by_split = {r[0]: dict(zip(names, r)) for r in stats.fetchall()}
@@ -297,8 +304,8 @@ def test_contrastive_stats_table(tmp_path):
     v = by_split["val"]
     assert (v["records"], v["unknown_records"], v["eligible_theorems"], v["sampled_theorems"]) == (14, 1, 2, 2)
     assert (v["eligible_positive_records"], v["sibling_negatives"], v["non_sibling_negatives"],
-            v["total_negatives"]) == (7, 2, 4, 6)
-    assert (v["siblings_file_rule"], v["siblings_theorem_rule"]) == (2, 3)
+            v["total_negatives"]) == (7, *negatives)
+    assert (v["siblings_file_rule"], v["siblings_theorem_rule"]) == siblings
 
 
 # ----------------------------------------------------------------------------- 45 samples

@@ -14,7 +14,7 @@ import pytest
 
 from prover_data.build import build
 from prover_data.manifest import load_manifest
-from prover_data.sources import read_leandojo
+from prover_data.inputs.leandojo import read_leandojo
 from prover_data.views import connect
 from tests.conftest import REPO
 from tests.views_reference import compute
@@ -23,7 +23,8 @@ SFT_KEYS = ("usable", "empty", "sorry", "dup", "trajectory_train", "trajectory_v
             "base_usable_train", "base_usable_val", "pairing_agreement")
 CONTRASTIVE_KEYS = ("records", "unknown_records", "eligible_theorems", "sampled_theorems",
                     "eligible_positive_records", "sibling_negatives", "non_sibling_negatives", "total_negatives",
-                    "siblings_file_rule", "siblings_theorem_rule")
+                    "siblings_file_rule", "siblings_theorem_rule", "false_negative_records", "false_negative_states",
+                    "own_positive_samples_keep", "drawn_false_negatives", "samples_with_false_negative")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,8 @@ def test_outputs_equal_the_independent_computation(demo, name):
     {"filters": {"pairing": "burnqed_compat"}},
     {"contrastive": {"sibling_scope": "theorem", "positive_states": "all"}},
     {"filters": {"dedup": False, "drop_sorry": False}, "split": {"seed": 3, "val_fraction": 0.3}},
-], ids=["burnqed_compat", "theorem_siblings", "filters_off"])
+    {"contrastive": {"false_negatives": "keep"}},
+], ids=["burnqed_compat", "theorem_siblings", "filters_off", "keep_false_negatives"])
 def test_settings_equal_the_independent_computation(demo, change):
     manifest, _, base, _ = demo
     m = manifest
@@ -69,9 +71,9 @@ def test_settings_equal_the_independent_computation(demo, change):
         m = replace(m, **{section: replace(getattr(m, section), **values)})
     ref = compute(m, base)
     con = connect(m, base_pairs=base)
-    cols = ("file_order", "source", "total", "positive", "usable", "empty", "sorry", "dup")
+    cols = ("file_order", "source", "total", "positive", "usable", "empty", "sorry", "dup", "theorems", "searches")
     assert [dict(zip(cols, r)) for r in con.execute("SELECT * FROM sft_file_stats").fetchall()] == ref.files
-    rel = con.execute("SELECT * FROM contrastive_stats")
+    rel = con.execute("SELECT * FROM contrastive_stats JOIN false_negative_stats USING (split)")
     names = [d[0] for d in rel.description]
     got = {r[0]: dict(zip(names, r)) for r in rel.fetchall()}
     for split in ("train", "val"):

@@ -42,9 +42,24 @@ class Reference:
 
 
 def _records(manifest: Manifest) -> list[tuple[str, list[dict]]]:
+    """Each file's rows, each with its ``search``: under ``split_at_roots``, for a theorem
+    with several root rows in the file, the number of its roots at or above the row,
+    minus one; else 0."""
     cols = ["theorem_name", "state_id", "state_pp", "tactic_applied", "parent_state_id", "label",
             "depth_from_root", "remaining_depth"]
-    return [(p.stem, pq.read_table(p, columns=cols).to_pylist()) for p in manifest.trajectory_paths()]
+    split = manifest.sources.repeated_searches == "split_at_roots"
+    files = []
+    for p in manifest.trajectory_paths():
+        rows = pq.read_table(p, columns=cols).to_pylist()
+        is_root = [r["parent_state_id"] is None and r["depth_from_root"] == 0 for r in rows]
+        total = Counter(r["theorem_name"] for r, root in zip(rows, is_root) if root)
+        seen: Counter = Counter()
+        for r, root in zip(rows, is_root):
+            seen[r["theorem_name"]] += root
+            several = split and total[r["theorem_name"]] > 1
+            r["search"] = seen[r["theorem_name"]] - 1 if several else 0
+        files.append((p.stem, rows))
+    return files
 
 
 def _classify(files, manifest: Manifest, pairing: str) -> tuple[list[dict], list[dict]]:
@@ -54,7 +69,7 @@ def _classify(files, manifest: Manifest, pairing: str) -> tuple[list[dict], list
     counts, usable = [], []
     for order, (source, rows) in enumerate(files):
         own = pairing == "burnqed_compat" or source in f.own_state_sources
-        by_id = {(r["theorem_name"], r["state_id"]): r for r in rows}
+        by_id = {(r["theorem_name"], r["search"], r["state_id"]): r for r in rows}
         c = Counter(total=len(rows))
         candidates = []
         for r in rows:
@@ -64,11 +79,12 @@ def _classify(files, manifest: Manifest, pairing: str) -> tuple[list[dict], list
             if own:
                 state, depth = r["state_pp"], r["depth_from_root"]
             else:
-                parent = by_id.get((r["theorem_name"], r["parent_state_id"]))
+                parent = by_id.get((r["theorem_name"], r["search"], r["parent_state_id"]))
                 state, depth = (parent["state_pp"] if parent else ""), r["depth_from_root"] - 1
-            candidates.append((r["theorem_name"], depth, r["state_id"], state.strip(), r["tactic_applied"].strip()))
-        # first occurrence inside a file: least (theorem, depth, state id), as sql/12 says
-        for theorem, depth, _, state, tactic in sorted(candidates, key=lambda x: (x[0].encode(), x[1], x[2])):
+            candidates.append((r["theorem_name"], depth, r["state_id"], r["search"], state.strip(),
+                               r["tactic_applied"].strip()))
+        # first occurrence inside a file: least (theorem, depth, state id, search), as sql/12 says
+        for theorem, depth, _, _, state, tactic in sorted(candidates, key=lambda x: (x[0].encode(), *x[1:4])):
             if f.drop_empty and (not state or not tactic):
                 c["empty"] += 1
             elif f.drop_sorry and "sorry" in tactic:
@@ -81,7 +97,9 @@ def _classify(files, manifest: Manifest, pairing: str) -> tuple[list[dict], list
                 usable.append(dict(theorem=theorem, source=source, order=order, state=state, tactic=tactic,
                                    depth=depth))
         counts.append(dict(file_order=order, source=source, total=c["total"], positive=c["positive"],
-                           usable=c["usable"], empty=c["empty"], sorry=c["sorry"], dup=c["dup"]))
+                           usable=c["usable"], empty=c["empty"], sorry=c["sorry"], dup=c["dup"],
+                           theorems=len({r["theorem_name"] for r in rows}),
+                           searches=len({(r["theorem_name"], r["search"]) for r in rows})))
     return counts, usable
 
 
@@ -158,21 +176,26 @@ def compute(manifest: Manifest, base=None) -> Reference:
 
 def _contrastive(ref: Reference, manifest: Manifest, files) -> None:
     c = manifest.contrastive
+    exclude = c.false_negatives == "exclude"
     stats = {s: Counter() for s in ("train", "val")}
     eligible = {s: set() for s in ("train", "val")}
     sampled = {s: set() for s in ("train", "val")}
     positives: dict[tuple[str, str], list[tuple]] = defaultdict(list)  # (split, theorem) -> records
-    pools: dict[tuple[str, str, str], list[tuple]] = defaultdict(list)  # (split, theorem, tier) -> records
-    split_negatives: dict[str, list[tuple]] = defaultdict(list)
+    # pools[policy][(split, theorem, tier)] and split_negatives[policy][split]: what each
+    # false_negatives policy draws from
+    pools = {p: defaultdict(list) for p in ("keep", "exclude")}
+    split_negatives = {p: defaultdict(list) for p in ("keep", "exclude")}
+    false_states: dict[str, set] = defaultdict(set)
     states: dict[str, Counter] = {}
     theorem_parents: dict[str, set] = defaultdict(set)
+    positive_texts = {r["state_pp"] for _, rows in files for r in rows if r["label"] == "positive"}
     for order, (source, rows) in enumerate(files):
         for r in rows:
             if r["label"] == "positive" and r["parent_state_id"] is not None:
                 theorem_parents[r["theorem_name"]].add(r["parent_state_id"])
     for order, (source, rows) in enumerate(files):
-        file_parents = {(r["theorem_name"], r["parent_state_id"]) for r in rows
-                        if r["label"] == "positive" and r["parent_state_id"] is not None}
+        search_parents = {(r["theorem_name"], r["search"], r["parent_state_id"]) for r in rows
+                          if r["label"] == "positive" and r["parent_state_id"] is not None}
         for r in rows:
             theorem, label = r["theorem_name"], r["label"]
             split = _split(manifest, theorem)
@@ -183,7 +206,7 @@ def _contrastive(ref: Reference, manifest: Manifest, files) -> None:
             s["records"] += 1
             h = state_hash(r["state_pp"])
             states.setdefault(r["state_pp"], Counter())[label] += 1
-            key = (h, order, r["state_id"])
+            key = (h, order, r["search"], r["state_id"])
             if label == "positive":
                 eligible[split].add(theorem)
                 if c.positive_states == "all" or r["state_pp"] != "":
@@ -191,49 +214,71 @@ def _contrastive(ref: Reference, manifest: Manifest, files) -> None:
                     s["eligible_positive_records"] += 1
                     positives[(split, theorem)].append((*key, source, r["remaining_depth"]))
                 continue
-            in_file = r["parent_state_id"] is not None and (theorem, r["parent_state_id"]) in file_parents
+            in_file = r["parent_state_id"] is not None and (theorem, r["search"], r["parent_state_id"]) in search_parents
             in_theorem = r["parent_state_id"] in theorem_parents[theorem]
+            hard = in_file if c.sibling_scope == "file" else in_theorem
+            false_negative = r["state_pp"] in positive_texts
+            if false_negative:
+                s["false_negative_records"] += 1
+                false_states[split].add(h)
+            for policy in ("keep", "exclude"):
+                if policy == "exclude" and false_negative:
+                    continue
+                pools[policy][(split, theorem, "hard" if hard else "medium")].append(key)
+                split_negatives[policy][split].append((h, theorem, order, r["search"], r["state_id"]))
+            if exclude and false_negative:
+                continue
             s["siblings_file_rule"] += in_file
             s["siblings_theorem_rule"] += in_theorem
-            hard = in_file if c.sibling_scope == "file" else in_theorem
             s["sibling_negatives" if hard else "non_sibling_negatives"] += 1
             s["total_negatives"] += 1
-            pools[(split, theorem, "hard" if hard else "medium")].append(key)
-            split_negatives[split].append((h, theorem, order, r["state_id"]))
     for split in ("train", "val"):
         stats[split]["eligible_theorems"] = len(eligible[split])
         stats[split]["sampled_theorems"] = len(sampled[split])
-    ref.contrastive = {s: dict(v) for s, v in stats.items()}
+        stats[split]["false_negative_states"] = len(false_states[split])
     ref.unique_states = len(states)
     ref.outputs["states"] = sorted(
         (state_hash(s), s, sum(n.values()), n["positive"], n["negative"]) for s, n in states.items())
 
-    hard0, medium0 = sql_round(c.k_negatives * c.hard_ratio), sql_round(c.k_negatives * c.medium_ratio)
+    positive_hashes = {state_hash(t) for t in positive_texts}
     for split in ("train", "val"):
-        negs = sorted(split_negatives[split], key=lambda x: (x[0], x[1].encode(), x[2], x[3]))
-        theorems = sorted({t for (s, t) in positives if s == split}, key=str.encode)
-        samples = []
-        for rnd in range(1, c.rounds + 1):
-            for theorem in theorems:
-                if not negs:
-                    continue
-                pos = sorted(positives[(split, theorem)])
-                p = pos[draw(f"{c.seed}:positive:{rnd}:{theorem}") % len(pos)]
-                hard = sorted(pools.get((split, theorem, "hard"), []))
-                medium = sorted(pools.get((split, theorem, "medium"), []))
-                q_hard = hard0 if hard else 0
-                q_medium = medium0 + hard0 - q_hard if medium else 0
-                hashes, tiers = [], []
-                for position in range(c.k_negatives):
-                    tier = "hard" if position < q_hard else "medium" if position < q_hard + q_medium else "easy"
-                    slot = f"{c.seed}:{tier}:{rnd}:{theorem}:{position}"
-                    if tier == "easy":
-                        tries = [negs[draw(f"{slot}:{i}") % len(negs)] for i in range(3)]
-                        pick = next((t for t in tries if t[1] != theorem), tries[2])
-                        hashes.append(pick[0])
-                    else:
-                        pool = hard if tier == "hard" else medium
-                        hashes.append(pool[draw(slot) % len(pool)][0])
-                    tiers.append(tier)
-                samples.append((rnd, theorem, p[3], p[0], p[4], hashes, tiers))
+        samples = _draw(c, split, positives, pools[c.false_negatives], split_negatives[c.false_negatives][split])
         ref.outputs[f"contrastive_{split}"] = [(i, *s) for i, s in enumerate(samples)]
+        drawn = [sum(h in positive_hashes for h in s[5]) for s in samples]
+        stats[split]["drawn_false_negatives"] = sum(drawn)
+        stats[split]["samples_with_false_negative"] = sum(n > 0 for n in drawn)
+        keep = _draw(c, split, positives, pools["keep"], split_negatives["keep"][split])
+        stats[split]["own_positive_samples_keep"] = sum(s[3] in s[5] for s in keep)
+    ref.contrastive = {s: dict(v) for s, v in stats.items()}
+
+
+def _draw(c, split: str, positives, pools, negatives) -> list[tuple]:
+    """The samples of one split: (round, theorem, source, positive hash, depth, hashes, tiers)."""
+    hard0, medium0 = sql_round(c.k_negatives * c.hard_ratio), sql_round(c.k_negatives * c.medium_ratio)
+    negs = sorted(negatives, key=lambda x: (x[0], x[1].encode(), *x[2:]))
+    theorems = sorted({t for (s, t) in positives if s == split}, key=str.encode)
+    samples = []
+    for rnd in range(1, c.rounds + 1):
+        for theorem in theorems:
+            if not negs:
+                continue
+            pos = sorted(positives[(split, theorem)])
+            p = pos[draw(f"{c.seed}:positive:{rnd}:{theorem}") % len(pos)]
+            hard = sorted(pools.get((split, theorem, "hard"), []))
+            medium = sorted(pools.get((split, theorem, "medium"), []))
+            q_hard = hard0 if hard else 0
+            q_medium = medium0 + hard0 - q_hard if medium else 0
+            hashes, tiers = [], []
+            for position in range(c.k_negatives):
+                tier = "hard" if position < q_hard else "medium" if position < q_hard + q_medium else "easy"
+                slot = f"{c.seed}:{tier}:{rnd}:{theorem}:{position}"
+                if tier == "easy":
+                    tries = [negs[draw(f"{slot}:{i}") % len(negs)] for i in range(3)]
+                    pick = next((t for t in tries if t[1] != theorem), tries[2])
+                    hashes.append(pick[0])
+                else:
+                    pool = hard if tier == "hard" else medium
+                    hashes.append(pool[draw(slot) % len(pool)][0])
+                tiers.append(tier)
+            samples.append((rnd, theorem, p[4], p[0], p[5], hashes, tiers))
+    return samples

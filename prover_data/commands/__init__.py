@@ -14,7 +14,7 @@ _ENTRIES: list[tuple[str, str]] = [
     ("prover_data.commands.build", "diff"),
     ("prover_data.commands.validate", "validate"),
     ("prover_data.commands.synth", "synth"),
-    ("prover_data.commands.embeddings", "embed"),
+    ("prover_data.commands.embed", "embed"),
     ("prover_data.commands.embeddings", "embeddings"),
     ("prover_data.commands.export", "export_hf"),
     ("prover_data.commands.train", "train_sft"),
@@ -26,6 +26,7 @@ _ENTRIES: list[tuple[str, str]] = [
     ("prover_data.commands.train", "probe"),
     ("prover_data.commands.leandojo", "import_leandojo"),
     ("prover_data.commands.eval", "eval_group"),
+    ("prover_data.commands.explore", "explore"),
 ]
 
 

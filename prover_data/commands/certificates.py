@@ -61,7 +61,8 @@ def export_certificates(name: str, data_root: Path | None, out: Path | None, con
         over = ", ".join(f"{n:,} over {k}" for k, n in stats["bytes"]["over_context"].items())
         info(f"{too_long:,} certificates do not fit a {p['context_length']}-byte context and are left out of "
              f"packing (bytes per certificate: median {stats['bytes']['p50']:,}; {over}). A larger "
-             "[train.chargpt] context_length or [certificates] states = \"first\" fits more.")
+             "\\[train.chargpt] context_length or \\[certificates] states = \"first\" fits more "
+             "(docs/certificates.md).")
 
 
 @click.command("check-certificates")
@@ -97,7 +98,8 @@ def check_certificates(paths: tuple[Path, ...], max_errors: int, as_json: bool) 
             for e in errs[:max_errors]:
                 click.secho(f"{path}: {e}", err=True, fg="red")
             if len(errs) > max_errors:
-                click.echo(f"{path}: ... {len(errs) - max_errors} more", err=True)
+                click.echo(f"{path}: ... and {len(errs) - max_errors:,} more errors not shown (raise --max-errors)",
+                           err=True)
         print_table(None, ["file", "certificates", "errors"], [(str(p), n, len(errs)) for p, n, errs in results])
     if any(errs for _, _, errs in results):
         sys.exit(2)

@@ -1,7 +1,8 @@
-"""``embed`` and ``embeddings ...``: fill, inspect, compare, import and export the embedding store.
+"""``embeddings ...``: inspect, tag, compare, import, export and search the embedding store.
 
 A TARGET is a manifest NAME (its ``[embeddings]`` store, encoder and dtype, and its
-build's states) or the path of a store directory.
+build's states) or the path of a store directory. (``embed``, which fills the store,
+is in ``embed.py``.)
 """
 
 from __future__ import annotations
@@ -10,22 +11,10 @@ from pathlib import Path
 
 import click
 
+from prover_data.commands.embedding_options import DTYPE_CHOICE, build_root_option, json_option, model_path_option
+from prover_data.commands.options import data_root_option, missing_option
 from prover_data.console import info, print_json, print_table, progress
-from prover_data.errors import InputError
-
-DTYPE_CHOICE = click.Choice(["float16", "bfloat16", "float32"])
-
-data_root_option = click.option(
-    "--data-root", type=click.Path(file_okay=False, path_type=Path), default=None,
-    help="Where the manifest's paths live (default: $PROVER_DATA_ROOT, else the manifest's data_root).")
-build_root_option = click.option(
-    "--build-dir", "build_root", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
-    show_default=True, help="Builds are read from BUILD_DIR/NAME.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
-model_path_option = click.option(
-    "--model-path", type=click.Path(file_okay=False, exists=True), default=None,
-    help="Load the encoder's weights from this folder (the fingerprint keeps the manifest's encoder name "
-         "and records these weights' digest).")
+from prover_data.errors import InputError, tally_line
 
 
 class _Target:
@@ -75,83 +64,6 @@ def _snippet(text: str | None, n: int = 70) -> str:
         return ""
     one_line = " ".join(text.split())
     return one_line[:n] + ("..." if len(one_line) > n else "")
-
-
-# --------------------------------------------------------------------------- embed
-
-
-@click.command("embed")
-@click.argument("name")
-@data_root_option
-@build_root_option
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="local: this process; ray: Ray Data actors, one model per actor (per GPU).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="States per forward pass (default: embeddings.batch_size).")
-@click.option("--dtype", type=DTYPE_CHOICE, default=None, help="Run the encoder in this dtype (default: embeddings.dtype).")
-@click.option("--limit", type=click.IntRange(min=0), default=None, help="Encode at most N missing states (by state hash).")
-@click.option("--flush-every", type=click.IntRange(min=1), default=None,
-              help="Keep finished work every N batches (default: every 4,096 states); a killed run resumes from there.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@model_path_option
-@click.option("--actors", type=click.IntRange(min=1), default=None, help="Ray: encoder actors (default: one per GPU, else 1).")
-@click.option("--gpus-per-actor", type=click.FloatRange(min=0), default=None, help="Ray: GPUs per actor (default: 1 when the cluster has GPUs).")
-@click.option("--ray-address", default=None, help="Ray: cluster address (default: $RAY_ADDRESS, else a local instance).")
-@click.option("--ray-cpus", type=click.IntRange(min=1), default=None, help="Ray: CPUs of the local instance (default: all).")
-@json_option
-def embed(name: str, data_root: Path | None, build_root: Path, engine: str, batch_size: int | None, dtype: str | None,
-          limit: int | None, flush_every: int | None, device: str, model_path: str | None, actors: int | None,
-          gpus_per_actor: float | None, ray_address: str | None, ray_cpus: int | None, as_json: bool) -> None:
-    """Encode the states of manifest NAME that the store does not hold yet.
-
-    Reads BUILD_DIR/NAME/states.parquet, or before a first build the same states from
-    the manifest's views (a manifest whose contrastive sampler has an embedding tier
-    needs its vectors before it can build). Skips every state
-    already stored for the manifest's encoder and dtype, encodes the rest with the
-    Hugging Face model (mean of the last hidden state over the attention mask, as
-    BurnQED's encode_embeddings.py), longest states first, and commits one new store
-    version. Zero, NaN and Inf vectors are refused, naming the states. Finished
-    batches are kept as they complete: after a crash or kill -9, run the same command
-    again and it continues where it stopped. When every state is covered, the
-    manifest's tag (embeddings.tag) moves to the new version.
-
-    \b
-    Examples:
-      prover-data embed demo                               # MiniLM on the CPU
-      prover-data embed iter_4 --dtype float16 --batch-size 16
-      prover-data embed iter_4 --model-path models/llm/iter_3_r32 --limit 1000
-      prover-data embed iter_4 --engine ray --ray-address auto   # one actor per GPU
-      prover-data embed demo --json | jq .encoded
-    """
-    from prover_data.embeddings.embed import embed_build
-    from prover_data.manifest import load_manifest
-
-    manifest = load_manifest(name, data_root)
-    with progress(quiet=as_json) as bar:
-        result = embed_build(manifest, build_root, engine=engine, dtype=dtype, batch_size=batch_size, limit=limit,
-                             flush_every=flush_every, device=device, model_path=model_path, actors=actors,
-                             gpus_per_actor=gpus_per_actor, ray_address=ray_address, ray_cpus=ray_cpus, progress=bar)
-    if as_json:
-        print_json(result.as_dict())
-        return
-    rate = f" ({result.encoded / result.seconds:,.1f} states/s)" if result.encoded and result.seconds else ""
-    print_table(f"embed {name}: {result.dtype}, store {result.store}", ["states", "count"], [
-        ("unique states in the build", result.states),
-        ("already stored", result.cached_before),
-        ("finished by an interrupted run", result.resumed),
-        ("encoded now", result.encoded),
-        ("still missing", result.missing_after),
-    ])
-    if result.created:
-        info(f"version {result.version}: {result.added:,} vectors added in {result.seconds:.1f} s{rate}")
-    else:
-        info(f"nothing new; version {result.version or '(empty store)'} unchanged")
-    if result.tag:
-        info(f"tag {result.tag} -> {result.version}")
-    if result.tag_note:
-        info(result.tag_note)
-
-
-# --------------------------------------------------------------------------- embeddings group
 
 
 @click.group("embeddings")
@@ -347,6 +259,9 @@ def compare(target: str, a: str, b: str, data_root: Path | None, build_root: Pat
         info(f"wrote {plot_path}")
 
 
+DROPPED_SHOWN = 20  # dropped rows named one by one; the rest are counted by rule
+
+
 @embeddings.command("import")
 @click.argument("target")
 @click.argument("parquet", type=click.Path(dir_okay=False, exists=True, path_type=Path))
@@ -401,8 +316,11 @@ def import_(target: str, parquet: Path, dtype: str, encoder: str | None, revisio
     if as_json:
         print_json(result.as_dict())
         return
-    for p in result.problems[:20]:
+    for p in result.problems[:DROPPED_SHOWN]:
         click.secho(f"dropped: {p}", err=True, fg="yellow")
+    if result.dropped > DROPPED_SHOWN:
+        click.secho(f"dropped: ... and {result.dropped - DROPPED_SHOWN:,} more rows not shown; in all: "
+                    f"{tally_line(result.dropped_by_rule)}", err=True, fg="yellow")
     print_table(f"import {parquet.name} as {dtype} ({spec.describe()})", ["rows", "count"], [
         ("rows in file", result.rows), ("imported", result.imported),
         ("already stored (or repeated)", result.already_present), ("dropped as invalid", result.dropped)])
@@ -418,17 +336,21 @@ def import_(target: str, parquet: Path, dtype: str, encoder: str | None, revisio
 @click.option("--encoder", default=None, help="Choose the vectors of this encoder (id or model) when the version holds several.")
 @click.option("--cast", type=DTYPE_CHOICE, default=None, help="Convert the chosen vectors to this dtype, on purpose.")
 @click.option("--all", "all_states", is_flag=True, help="Export every vector of the space, not just the build's states.")
+@missing_option
 @data_root_option
 @build_root_option
 @json_option
 def export(target: str, ref: str | None, out_dir: Path | None, dtype: str | None, encoder: str | None, cast: str | None,
-           all_states: bool, data_root: Path | None, build_root: Path, as_json: bool) -> None:
+           all_states: bool, missing: str | None, data_root: Path | None, build_root: Path, as_json: bool) -> None:
     """Write a dense, memory-mapped matrix of one store version's vectors for trainers.
 
     The directory holds vectors.npy ([n, dim], stored dtype), hashes.npy (sorted
     state hashes, one per row) and meta.json (dtype, dim, encoder fingerprint, store
     version). For a manifest NAME it exports the vectors of the build's states, for
-    the manifest's encoder and dtype, and fails naming the states that have none. A
+    the manifest's encoder and dtype. Only the states its contrastive samples
+    reference must have one (never the empty state): without a vector they stop the
+    export, naming them, unless --missing skip (or [embeddings] missing = "skip"),
+    which lists them in missing.parquet for the EBM loader to drop or refill. A
     version mixing dtypes or encoders needs --dtype / --encoder (or --cast).
 
     \b
@@ -436,13 +358,15 @@ def export(target: str, ref: str | None, out_dir: Path | None, dtype: str | None
       prover-data embeddings export iter_4                    # -> build/iter_4/embeddings
       prover-data embeddings export iter_4 --ref iter_4_fp16 --out /scratch/iter_4_fp16
       prover-data embeddings export /data/store --ref 3f2a9c1e --dtype float16 --out dense/
+      prover-data embeddings export iter_4 --missing skip     # zero vectors dropped at import
     """
     from prover_data.embeddings.dense import DenseEmbeddings, export_dense, export_for_build
 
     t = _Target(target, data_root)
     with progress(quiet=as_json) as bar:
         if t.manifest is not None and not all_states and dtype in (None, t.emb.dtype) and encoder is None:
-            out = export_for_build(t.manifest, build_root, out_dir, ref=ref, cast=cast, progress=bar)
+            out = export_for_build(t.manifest, build_root, out_dir, ref=ref, cast=cast, missing=missing,
+                                   progress=bar)
         else:
             if out_dir is None:
                 if t.manifest is None:
@@ -459,11 +383,15 @@ def export(target: str, ref: str | None, out_dir: Path | None, dtype: str | None
                                encoder=encoder, cast=cast, progress=bar)
     dense = DenseEmbeddings.open(out)
     doc = {"out": str(out), "rows": len(dense), "dim": dense.dim, "dtype": dense.dtype, "version": dense.version,
-           "encoder": dense.encoder, "bytes": (out / "vectors.npy").stat().st_size}
+           "encoder": dense.encoder, "bytes": (out / "vectors.npy").stat().st_size,
+           "missing": dense.meta.get("missing", 0)}
     if as_json:
         print_json(doc)
     else:
         info(f"wrote {out}: {len(dense):,} x {dense.dim} {dense.dtype} from version {dense.version}")
+        if doc["missing"]:
+            info(f"{doc['missing']:,} states the samples reference have no vector: listed in "
+                 f"{out / 'missing.parquet'}; train-ebm --missing skip drops or refills what needs them")
 
 
 @embeddings.command("neighbors")
@@ -497,77 +425,83 @@ def neighbors(target: str, ref: str | None, dtype: str | None, encoder: str | No
       prover-data embeddings neighbors demo --duplicates --threshold 0.995 --out dups.parquet
       prover-data embeddings neighbors iter_4 --hard-negatives -k 7 --index hnsw --out hard.parquet
     """
-    import numpy as np
-    import pyarrow as pa
-
-    from prover_data.atomic import atomic_file
-    from prover_data.embeddings import neighbors as nb
-    from prover_data.embeddings.keys import hash_states, hex_of, to_arrow
-
     modes = sum([bool(queries or query_hashes), duplicates, hard_negatives])
     if modes != 1:
         raise InputError.one("neighbors", "choose one of --query/--query-hash, --duplicates, --hard-negatives")
     t = _Target(target, data_root)
     space = _space(t, ref, dtype, encoder)
     texts = t.texts(build_root)
-
-    def write_parquet(table: pa.Table) -> None:
-        import pyarrow.parquet as pq
-
-        with atomic_file(out_path) as f:
-            pq.write_table(table, f)
-
     if duplicates:
-        pairs = nb.near_duplicates(space, threshold=threshold, k=k, kind=kind)
-        if out_path is not None:
-            write_parquet(pairs)
-        rows = [{"a": a.hex(), "b": b.hex(), "cosine": float(c), "a_state": _snippet(texts.get(a)),
-                 "b_state": _snippet(texts.get(b))}
-                for a, b, c in zip(pairs.column("a_hash").to_pylist(), pairs.column("b_hash").to_pylist(),
-                                   pairs.column("cosine").to_pylist())]
-        if as_json:
-            print_json({"pairs": len(rows), "threshold": threshold, "top": rows[:100]})
-        else:
-            print_table(f"{len(rows):,} near-duplicate pairs (cosine >= {threshold}) among {len(space):,} states",
-                        ["cosine", "state A", "state B"], [(f"{r['cosine']:.5f}", r["a_state"] or r["a"], r["b_state"] or r["b"])
-                                                           for r in rows[:30]])
-        return
-    if hard_negatives:
-        if t.manifest is None or out_path is None:
-            raise InputError.one("--hard-negatives", "needs a manifest NAME (its build's positive and negative states) and --out")
-        from prover_data.embeddings.states import read_states
+        _near_duplicates(space, texts, threshold=threshold, k=k, kind=kind, out_path=out_path, as_json=as_json)
+    elif hard_negatives:
+        _hard_negatives(t, space, build_root, k=k, kind=kind, out_path=out_path, as_json=as_json)
+    else:
+        _nearest(space, texts, queries, query_hashes, k=k, kind=kind, as_json=as_json)
 
-        st = read_states(t.manifest.name, build_root, columns=("state_hash", "n_positive", "n_negative"))
-        pos = np.asarray(st.column("n_positive")) > 0
-        neg = np.asarray(st.column("n_negative")) > 0
-        hashes = st.column("state_hash")
-        anchors = hashes.filter(pa.array(pos))
-        pool = hashes.filter(pa.array(neg))
-        nbr, sims = nb.hard_negatives(space, anchors, pool, k=k, kind=kind)
-        table = pa.table({
-            "state_hash": anchors,
-            "neg_state_hashes": pa.FixedSizeListArray.from_arrays(to_arrow(nbr.reshape(-1, 16)), nbr.shape[1]),
-            "cosines": pa.FixedSizeListArray.from_arrays(pa.array(sims.reshape(-1), pa.float32()), nbr.shape[1]),
-        })
-        write_parquet(table)
-        finite = sims[np.isfinite(sims)]
-        doc = {"out": str(out_path), "anchors": len(anchors), "pool": len(pool), "k": int(nbr.shape[1]),
-               "mean_cosine": float(finite.mean()) if finite.size else None}
-        if as_json:
-            print_json(doc)
-        else:
-            info(f"wrote {out_path}: {len(anchors):,} positives x {doc['k']} nearest of {len(pool):,} negatives"
-                 + (f" (mean cosine {doc['mean_cosine']:.4f})" if doc["mean_cosine"] is not None else ""))
-        return
+
+def _write_parquet(table, out_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from prover_data.atomic import atomic_file
+
+    with atomic_file(out_path) as f:
+        pq.write_table(table, f)
+
+
+def _near_duplicates(space, texts: dict[bytes, str], *, threshold: float, k: int, kind: str, out_path: Path | None,
+                     as_json: bool) -> None:
+    """``neighbors --duplicates``: the pairs, written to ``out_path`` and shown (the first 30, or 100 as JSON)."""
+    from prover_data.embeddings import neighbors as nb
+
+    pairs = nb.near_duplicates(space, threshold=threshold, k=k, kind=kind)
+    if out_path is not None:
+        _write_parquet(pairs, out_path)
+    rows = [{"a": a.hex(), "b": b.hex(), "cosine": float(c), "a_state": _snippet(texts.get(a)),
+             "b_state": _snippet(texts.get(b))}
+            for a, b, c in zip(pairs.column("a_hash").to_pylist(), pairs.column("b_hash").to_pylist(),
+                               pairs.column("cosine").to_pylist())]
+    if as_json:
+        print_json({"pairs": len(rows), "threshold": threshold, "top": rows[:100]})
+    else:
+        print_table(f"{len(rows):,} near-duplicate pairs (cosine >= {threshold}) among {len(space):,} states",
+                    ["cosine", "state A", "state B"], [(f"{r['cosine']:.5f}", r["a_state"] or r["a"], r["b_state"] or r["b"])
+                                                       for r in rows[:30]])
+
+
+def _hard_negatives(t: _Target, space, build_root: Path, *, k: int, kind: str, out_path: Path | None,
+                    as_json: bool) -> None:
+    """``neighbors --hard-negatives``: the nearest negatives of the build's positives, written to ``out_path``."""
+    from prover_data.embeddings import neighbors as nb
+    from prover_data.embeddings.states import read_states
+
+    if t.manifest is None or out_path is None:
+        raise InputError.one("--hard-negatives", "needs a manifest NAME (its build's positive and negative states) and --out")
+    st = read_states(t.manifest.name, build_root, columns=("state_hash", "n_positive", "n_negative"))
+    found = nb.build_hard_negatives(space, st, k=k, kind=kind)
+    _write_parquet(found.table, out_path)
+    doc = {"out": str(out_path), "anchors": found.anchors, "pool": found.pool, "k": found.k,
+           "mean_cosine": found.mean_cosine}
+    if as_json:
+        print_json(doc)
+    else:
+        info(f"wrote {out_path}: {found.anchors:,} positives x {doc['k']} nearest of {found.pool:,} negatives"
+             + (f" (mean cosine {doc['mean_cosine']:.4f})" if doc["mean_cosine"] is not None else ""))
+
+
+def _nearest(space, texts: dict[bytes, str], queries: tuple[str, ...], query_hashes: tuple[str, ...], *, k: int,
+             kind: str, as_json: bool) -> None:
+    """``neighbors --query/--query-hash``: the nearest states of each query state."""
+    import numpy as np
+
+    from prover_data.embeddings import neighbors as nb
+    from prover_data.embeddings.keys import hash_states, hex_of
+
     qkeys = [hash_states([q])[0] for q in queries] + [_hex_key(h) for h in query_hashes]
     qkeys = np.stack(qkeys)
     qrows = space.rows(qkeys)
-    index = nb.build_index(space, kind=kind)
-    ids, sims = nb.search(index, space, qrows, min(k + 1, len(space)))
     hashes = space.hashes
     results = []
-    for qi, key in enumerate(qkeys):
-        hits = [(int(i), float(s)) for i, s in zip(ids[qi], sims[qi]) if i >= 0 and i != qrows[qi]][:k]
+    for key, hits in zip(qkeys, nb.nearest(space, qrows, k=k, kind=kind)):
         results.append({"query": hex_of(key), "neighbors": [
             {"state_hash": hex_of(hashes[i]), "cosine": s, "state": _snippet(texts.get(bytes(hashes[i])), 120)}
             for i, s in hits]})

@@ -45,7 +45,7 @@ def build_cmd(name: str, data_root: Path | None, out: Path, as_json: bool) -> No
     """
     from prover_data.errors import InputError
     from prover_data.evalsets import build_eval_set, report_lines, training_theorems, write_eval_set
-    from prover_data.sources import check_trajectories
+    from prover_data.inputs.trajectories import check_trajectories
     from prover_data.manifest import load_manifest
     from prover_data.views import connect
 
@@ -135,11 +135,15 @@ def audit_cmd(file: str, name: str, data_root: Path | None, build_root: Path, as
 @click.option("--eval-set", type=click.Path(dir_okay=False, path_type=Path),
               help="The eval set the runs searched (theorem list), to count theorems that never ran.")
 @click.option("--require-configs", is_flag=True, help="Exit 2 when any run's search config is unknown.")
+@click.option("--repeated-searches", type=click.Choice(["refuse", "split_at_roots"]), default="refuse",
+              show_default=True,
+              help="A run holding several searches of one theorem (several roots): refuse it, or read each root "
+                   "as a new search (a theorem is proved when any of its searches proves it).")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a PNG bar chart here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def compare_cmd(runs: tuple[Path, ...], names: tuple[str, ...], configs: tuple[str, ...], eval_set: Path | None,
-                require_configs: bool, plot_path: Path | None, as_json: bool) -> None:
+                require_configs: bool, repeated_searches: str, plot_path: Path | None, as_json: bool) -> None:
     """Compare eval search runs: one trajectory parquet per prover config.
 
     Prints the report's "Clean eval results" table (proved / ran / rate), each
@@ -173,10 +177,10 @@ def compare_cmd(runs: tuple[Path, ...], names: tuple[str, ...], configs: tuple[s
     loaded = []
     for label, path in zip(labels, runs):
         cfg = by_key.get(label, by_key.get(path.stem))
-        loaded.append(read_run(path, label, cfg))
+        loaded.append(read_run(path, label, cfg, repeated_searches))
     theorems = None
     if eval_set is not None:
-        from prover_data.sources import read_theorem_list
+        from prover_data.inputs.theorem_lists import read_theorem_list
 
         theorems = read_theorem_list(eval_set)
     c = compare(loaded, theorems, str(eval_set) if eval_set else None)

@@ -1,7 +1,7 @@
 """``prover-data import-leandojo``: trace a Lean 4 repository into LeanDojo Benchmark 4 JSON.
 
 The base tactic pairs of an iteration (``[sources.base_pairs]``, read by
-``sources.read_leandojo``) are LeanDojo Benchmark 4 JSON: one object per theorem with
+``inputs.leandojo.read_leandojo``) are LeanDojo Benchmark 4 JSON: one object per theorem with
 its traced tactics. This command makes that file from any Lean 4 repository at a
 commit, with LeanDojo's tracer (``lean_dojo.trace``). Tracing builds the repository and
 its dependencies with Lean, so it needs the ``lean`` extra (``pip install

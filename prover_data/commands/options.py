@@ -16,3 +16,10 @@ def build_dir_option(dest: str = "build_root", help: str = "Builds are read from
     """``--build-dir``, passed to the command as ``dest``."""
     return click.option("--build-dir", dest, type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
                         show_default=True, help=help)
+
+
+missing_option = click.option(
+    "--missing", type=click.Choice(["refuse", "skip"]), default=None,
+    help="States the contrastive samples reference that have no vector: refuse (stop, naming them) or skip "
+         "(use what exists; the EBM drops a sample whose positive has none and refills a negative from its "
+         "tier's pool).  [default: the manifest's embeddings.missing]")

@@ -17,9 +17,14 @@ from prover_data.errors import InputError
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed and scale, same bytes.")
 @click.option("--copy-lists/--no-copy-lists", default=True, show_default=True,
               help="Copy the real benchmark lists and search config into OUT/benchmarks and OUT/configs.")
+@click.option("--repeated-searches", type=click.FloatRange(min=0.0, max=1.0), default=0.0, show_default=True,
+              help="Share of each search file's theorems searched again in the same file (a resumed run "
+                   "appended, node ids restarting at 0); read it with [sources] repeated_searches = "
+                   "\"split_at_roots\".")
 @click.option("--force", is_flag=True, help="Replace OUT if it already holds files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def synth(out: Path, scale: float, seed: int, copy_lists: bool, force: bool, as_json: bool) -> None:
+def synth(out: Path, scale: float, seed: int, copy_lists: bool, repeated_searches: float, force: bool,
+          as_json: bool) -> None:
     """Write a synthetic replica of BurnQED trajectories and their companion files.
 
     OUT becomes a data root for a manifest: trajectories/ (the report's 8 files),
@@ -34,6 +39,7 @@ def synth(out: Path, scale: float, seed: int, copy_lists: bool, force: bool, as_
       prover-data synth replica                      # report scale, ~20 s
       prover-data synth /tmp/small --scale 0.01 --seed 7
       prover-data synth replica --scale 16 --force   # 10M records, for benchmarks
+      prover-data synth messy --scale 0.1 --repeated-searches 0.2
       prover-data build-manifest iter_4 --data-root replica
     """
     from prover_data.synth import generate
@@ -41,7 +47,8 @@ def synth(out: Path, scale: float, seed: int, copy_lists: bool, force: bool, as_
     if out.exists() and any(out.iterdir()) and not force:
         raise InputError.one(str(out), "directory is not empty; pass --force to replace it")
     with progress(quiet=as_json) as bar:
-        summary = generate(out, scale=scale, seed=seed, copy_lists=copy_lists, progress=bar)
+        summary = generate(out, scale=scale, seed=seed, copy_lists=copy_lists,
+                           repeated_searches=repeated_searches, progress=bar)
     if as_json:
         print_json(summary.to_dict())
         return

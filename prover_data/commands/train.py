@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 
-from prover_data.commands.options import build_dir_option, data_root_option
+from prover_data.commands.options import build_dir_option, data_root_option, missing_option
 from prover_data.console import info, print_json, progress
 from prover_data.errors import InputError
 
@@ -18,7 +20,8 @@ from prover_data.errors import InputError
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run directory: checkpoints, adapter, log, report.  [default: runs/NAME/sft]")
 @click.option("--max-steps", type=click.IntRange(min=1), default=None,
-              help="Override [train.sft] max_steps (the cosine schedule's length too): for smoke runs.")
+              help="Override [train.sft] max_steps (the cosine schedule's length too): for smoke runs. "
+                   "Warmup then takes at most 10% of them.")
 @click.option("--resume", metavar="PATH|auto", default=None,
               help="Continue from a checkpoint directory, or 'auto' for the newest in --out.")
 @click.option("--model", type=click.Path(path_type=Path), default=None,
@@ -81,6 +84,7 @@ def train_sft(name: str, data_root: Path | None, build_dir: Path, out: Path | No
             progress=bar,
             say=info,
             config_file=str(manifest.path),
+            length_from_cli=max_steps is not None,
         )
     if as_json:
         print_json(result.summary)
@@ -104,10 +108,11 @@ def _quiet_transformers() -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run directory: checkpoints, config.json, metrics.jsonl, curve.png.  [default: runs/NAME/chargpt]")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Override [train.chargpt] epochs (the schedule spans them).")
+              help="Override [train.chargpt] epochs (the schedule spans them); warmup then takes at most 10% "
+                   "of the run.")
 @click.option("--max-steps", type=click.IntRange(min=0), default=None,
-              help="Stop after this many optimizer steps in all, leaving a resumable last.pt (the schedule "
-                   "still spans every epoch).")
+              help="Stop after this many optimizer steps in all, leaving a resumable last.pt (the schedule, "
+                   "warmup included, still spans every epoch).")
 @click.option("--resume", metavar="PATH|auto", default=None,
               help="Continue from a checkpoint, or 'auto' for OUT/last.pt when there is one.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
@@ -210,7 +215,9 @@ def sample_chargpt(checkpoint: Path, certificates: Path | None, n: int, temperat
                   f"{report['ground_truth_matches'] / n:.1%}")])
     errors = [s["first_error"] for s in report["samples"] if s["first_error"]]
     if errors:
-        info("first errors: " + "; ".join(sorted(set(errors))[:5]))
+        distinct = sorted(set(errors))
+        info(f"first errors ({min(5, len(distinct))} of {len(distinct):,} distinct, in {len(errors):,} invalid "
+             "samples): " + "; ".join(distinct[:5]))
 
 
 # --------------------------------------------------------------------------- EBM and separation probe
@@ -222,7 +229,8 @@ def _open_dense(embeddings_dir: Path, name: str):
 
     if not embeddings_dir.is_dir():
         raise InputError.one(str(embeddings_dir), "no dense embedding export here; write one with "
-                                                  f"prover-data embeddings export {name} (or pass --embeddings DIR)")
+                                                  f"`prover-data embeddings export {name}` (after `prover-data embed "
+                                                  f"{name}` has encoded the build's states), or pass --embeddings DIR")
     return DenseEmbeddings.open(embeddings_dir)
 
 
@@ -246,24 +254,31 @@ def _torch_device(device: str) -> str:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run directory.  [default: runs/NAME/ebm]")
 @click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="Override [train.ebm] steps (the cosine schedule's length too).")
+              help="Override [train.ebm] steps (the cosine schedule's length too); warmup then takes at most "
+                   "10% of them.")
 @click.option("--resume", default="auto", show_default=True, metavar="auto|none|PATH",
               help="'auto': continue OUT/last.pt when there is one; 'none': start afresh; or a last.pt.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--allow-dtype-cast", is_flag=True,
               help="Train on embeddings of another dtype than the manifest's embeddings.dtype.")
+@missing_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON.")
 def train_ebm(name: str, data_root: Path | None, build_dir: Path, embeddings_dir: Path | None, out: Path | None,
-              steps: int | None, resume: str, device: str, allow_dtype_cast: bool, as_json: bool) -> None:
+              steps: int | None, resume: str, device: str, allow_dtype_cast: bool, missing: str | None,
+              as_json: bool) -> None:
     """Train the energy-based value model on a build's contrastive samples.
 
     Reads BUILD_DIR/NAME/contrastive_train.parquet and contrastive_val.parquet, the
     dense embeddings of their states, and [train.ebm] (head shape, batch, lr, steps,
     warmup). Refuses embeddings whose dtype, encoder or dimension differ from the
-    manifest's [embeddings]. Prints the report's "EBM Training Progress" table and
-    writes OUT/metrics.jsonl, progress.md, curves.png, summary.json, best.pt (lowest
-    val loss) and last.pt. Ctrl-C stops at the end of the current step; the same
-    command then continues from last.pt exactly where it stopped.
+    manifest's [embeddings]. Samples whose states have no vector stop the run, naming
+    them, unless --missing skip: then a sample whose positive has none is dropped, a
+    negative without one is refilled from its tier's pool (contrastive_pools.parquet)
+    or its sample dropped, and the table says how many. Prints the report's "EBM
+    Training Progress" table and writes OUT/metrics.jsonl, progress.md, curves.png,
+    summary.json, best.pt (lowest val loss) and last.pt. Ctrl-C stops at the end of
+    the current step; the same command then continues from last.pt exactly where it
+    stopped.
 
     \b
     Examples:
@@ -271,78 +286,130 @@ def train_ebm(name: str, data_root: Path | None, build_dir: Path, embeddings_dir
       prover-data train-ebm demo --steps 300 --device cpu
       prover-data train-ebm iter_4 --embeddings /scratch/iter_4_fp16 --resume none --out runs/iter_4/ebm_b
       prover-data train-ebm iter_4 --json | jq .best_val_loss
+      prover-data train-ebm iter_4 --missing skip   # zero vectors dropped at import, not re-encoded
     """
-    import dataclasses
-    import signal
-
-    import pyarrow.parquet as pq
-
     from prover_data.atomic import exclusive
     from prover_data.build import build_dir as build_of
-    from prover_data.identity import file_digest
     from prover_data.manifest import load_manifest
     from prover_models import ebm
-    from prover_models.data import ContrastiveSamples
 
     manifest = load_manifest(name, data_root, check_files=False)
-    cfg = manifest.train.ebm if steps is None else dataclasses.replace(manifest.train.ebm, steps=steps)
-    ebm.check_trainer(cfg, str(manifest.path))
+    cfg = _ebm_config(manifest, steps)
     device = _torch_device(device)
     build, out = build_of(manifest, build_dir), out or Path("runs") / manifest.name / "ebm"
+    data = _ebm_data(manifest, build, embeddings_dir or build / "embeddings", allow_dtype_cast, missing)
+    with exclusive(out / ".lock", what=f"EBM run {out}"), progress(quiet=as_json) as bar:
+        start = None if resume == "none" else out / "last.pt" if resume == "auto" else Path(resume)
+        if resume == "auto" and not start.is_file():
+            start = None
+        summary = _run_ebm(cfg, data, out, device, start, bar, as_json)
 
-    source = embeddings_dir or build / "embeddings"
-    embeddings = _open_dense(source, name)
+    if as_json:
+        print_json({**summary.to_dict(), "device": device, "meta": data.meta, "warnings": data.warnings,
+                    "train_samples": len(data.train_set), "val_samples": len(data.val_set) if data.val_set else 0})
+    else:
+        click.echo(ebm.progress_table(summary.log) + "\n\n" + ebm.summary_lines(summary))
+        info(f"run in {out}: best.pt, last.pt, metrics.jsonl, curves.png, progress.md, summary.json")
+    if summary.stopped_early:
+        info(f"stopped at step {summary.steps:,} of {summary.total_steps:,}; run the same command to continue")
+        raise SystemExit(130)
+
+
+def _ebm_config(manifest, steps: int | None):
+    """[train.ebm], checked, with ``--steps`` applied and warmup capped to fit it (``schedule.cap_warmup``)."""
+    import dataclasses
+
+    from prover_models import ebm
+    from prover_models.schedule import cap_warmup
+
+    cfg = manifest.train.ebm if steps is None else dataclasses.replace(manifest.train.ebm, steps=steps)
+    ebm.check_trainer(cfg, str(manifest.path))
+    if steps is not None:
+        warmup, note = cap_warmup(cfg.warmup_steps, steps, key="train.ebm.warmup_steps", override=f"--steps {steps}")
+        if note:
+            info(note)
+            cfg = dataclasses.replace(cfg, warmup_steps=warmup)
+    return cfg
+
+
+@dataclass
+class _EBMData:
+    """What an EBM run trains and validates on, and the description its checkpoints pin."""
+
+    train_set: Any  # prover_models.data.ContrastiveSamples
+    val_set: Any  # None: a split with no val samples, trained without validation
+    meta: dict
+    warnings: list[str]
+
+
+def _ebm_data(manifest, build: Path, source: Path, allow_dtype_cast: bool, missing: str | None) -> _EBMData:
+    """The build's contrastive samples over the dense export ``source``, checked against [embeddings].
+
+    ``missing`` (else the manifest's ``embeddings.missing``) says what to do with samples
+    whose states have no vector (``prover_models.missing_vectors``).
+    """
+    import pyarrow.parquet as pq
+
+    from prover_data.identity import file_digest
+    from prover_models import ebm
+    from prover_models.data import ContrastiveSamples, split_pools
+
+    embeddings = _open_dense(source, manifest.name)
     warnings = ebm.check_embeddings(embeddings, manifest.embeddings, source=str(source),
                                     manifest_file=str(manifest.path), allow_dtype_cast=allow_dtype_cast)
     for w in warnings:
         info(f"[yellow]warning:[/] {w}")
-    k = manifest.contrastive.k_negatives
+    k, seed = manifest.contrastive.k_negatives, manifest.contrastive.seed
+    policy = missing or (manifest.embeddings.missing if manifest.embeddings else "refuse")
+
+    def samples(split: str):
+        data = ContrastiveSamples(build / f"contrastive_{split}.parquet", embeddings, k=k, missing=policy,
+                                  pools=split_pools(build, split), seed=seed)
+        if data.missing.dropped or data.missing.negatives_missing:
+            info(data.missing.line(split))
+        return data
+
     train_path, val_path = build / "contrastive_train.parquet", build / "contrastive_val.parquet"
-    train_set = ContrastiveSamples(train_path, embeddings, k=k)
+    train_set = samples("train")
     val_set = None  # a tiny split can have no val theorem with both labels: train without validation
     if not (val_path.is_file() and pq.ParquetFile(val_path).metadata.num_rows == 0):
-        val_set = ContrastiveSamples(val_path, embeddings, k=k)
+        val_set = samples("val")
     else:
         info("[yellow]warning:[/] contrastive_val.parquet has no samples: training without validation")
     meta = {"manifest": manifest.name, "contrastive_train": file_digest(train_path),
-            "contrastive_val": file_digest(val_path), "k_negatives": k,
+            "contrastive_val": file_digest(val_path), "k_negatives": k, "missing": policy,
             "embeddings": {"dtype": embeddings.dtype, "dim": embeddings.dim, "version": embeddings.version,
                            "encoder": embeddings.encoder}}
+    return _EBMData(train_set, val_set, meta, warnings)
+
+
+def _run_ebm(cfg, data: _EBMData, out: Path, device: str, start: Path | None, bar, as_json: bool):
+    """``ebm.train`` with a progress bar, a line per log step, and Ctrl-C as "stop after this step"."""
+    import signal
+
+    from prover_models import ebm
 
     stop = {"asked": False}
 
     def ask_stop(signum, frame):  # finish the step, save last.pt, exit: resumable
         stop["asked"] = True
 
-    with exclusive(out / ".lock", what=f"EBM run {out}"), progress(quiet=as_json) as bar:
-        start = None if resume == "none" else out / "last.pt" if resume == "auto" else Path(resume)
-        if resume == "auto" and not start.is_file():
-            start = None
-        task = bar.add_task("train-ebm", total=cfg.steps)
+    task = bar.add_task("train-ebm", total=cfg.steps)
 
-        def on_step(step: int, row: dict | None) -> bool:
-            bar.update(task, completed=step + 1)
-            if row is not None and not as_json:
-                val = f" | val loss {row['val_loss']:.4f} gap {row['val_gap']:.2f}" if "val_loss" in row else ""
-                bar.console.print(f"step {step:,} | loss {row['train_loss']:.4f} gap {row['train_gap']:.2f} "
-                                  f"rank {row['train_rank']:.2f}{val} | lr {ebm.sci(row['lr'])}")
-            return stop["asked"]
+    def on_step(step: int, row: dict | None) -> bool:
+        bar.update(task, completed=step + 1)
+        if row is not None and not as_json:
+            val = f" | val loss {row['val_loss']:.4f} gap {row['val_gap']:.2f}" if "val_loss" in row else ""
+            bar.console.print(f"step {step:,} | loss {row['train_loss']:.4f} gap {row['train_gap']:.2f} "
+                              f"rank {row['train_rank']:.2f}{val} | lr {ebm.sci(row['lr'])}")
+        return stop["asked"]
 
-        previous = signal.signal(signal.SIGINT, ask_stop)
-        try:
-            summary = ebm.train(cfg, train_set, val_set, out, device=device, resume=start, meta=meta, on_step=on_step)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-
-    if as_json:
-        print_json({**summary.to_dict(), "device": device, "meta": meta, "warnings": warnings,
-                    "train_samples": len(train_set), "val_samples": len(val_set) if val_set else 0})
-    else:
-        click.echo(ebm.progress_table(summary.log) + "\n\n" + ebm.best_line(summary))
-        info(f"run in {out}: best.pt, last.pt, metrics.jsonl, curves.png, progress.md, summary.json")
-    if summary.stopped_early:
-        info(f"stopped at step {summary.steps:,} of {summary.total_steps:,}; run the same command to continue")
-        raise SystemExit(130)
+    previous = signal.signal(signal.SIGINT, ask_stop)
+    try:
+        return ebm.train(cfg, data.train_set, data.val_set, out, device=device, resume=start, meta=data.meta,
+                         on_step=on_step)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @click.command("probe")
@@ -350,9 +417,11 @@ def train_ebm(name: str, data_root: Path | None, build_dir: Path, embeddings_dir
 @data_root_option
 @build_dir_option("build_dir")
 @click.option("--embeddings", "embeddings_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A dense embedding export to probe (repeatable).")
+              help="A dense embedding export to probe (repeatable).  [default: BUILD_DIR/NAME/embeddings, as "
+                   "prover-data embeddings export NAME writes it, unless only LLM checkpoints are given]")
 @click.option("--checkpoints", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="An LLM checkpoint (model or LoRA adapter dir), or a run dir of checkpoint-* (repeatable).")
+              help="An LLM checkpoint (model or LoRA adapter dir), a run dir of checkpoint-*, or a train-ebm "
+                   "run dir (its best.pt and last.pt) (repeatable).")
 @click.option("--base-model", default=None, help="Base model of LoRA adapter checkpoints.  [default: the adapter's]")
 @click.option("--n-per-class", type=click.IntRange(min=0), default=200, show_default=True,
               help="Probe states per class, chosen by content and --seed; 0 takes all.")
@@ -365,51 +434,82 @@ def train_ebm(name: str, data_root: Path | None, build_dir: Path, embeddings_dir
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where probe.json, probe.md and probe.png go.  [default: runs/NAME/probe]")
+@missing_option
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def probe(name: str, data_root: Path | None, build_dir: Path, embeddings_dirs: tuple[Path, ...],
           checkpoints: tuple[Path, ...], base_model: str | None, n_per_class: int, seed: int, batch_size: int,
-          max_length: int | None, dtype: str, device: str, out: Path | None, as_json: bool) -> None:
+          max_length: int | None, dtype: str, device: str, out: Path | None, missing: str | None,
+          as_json: bool) -> None:
     """Separation of positive and negative state embeddings: the report's probe table.
 
     Positives are states of BUILD_DIR/NAME/states.parquet that are only ever on proof
     paths, negatives states only ever off them (states with both labels are left out).
-    For each dense export (--embeddings) and each LLM checkpoint (--checkpoints,
-    encoded with mean pooling of the last hidden state) prints centroid L2 distance,
-    mean norms and norm gap, and writes OUT/probe.json, probe.md and probe.png.
+    For each dense export (--embeddings), each LLM checkpoint (--checkpoints, encoded
+    with mean pooling of the last hidden state) and each checkpoint of a train-ebm run
+    (--checkpoints RUN_DIR: the last hidden layer of its energy head over the export
+    it was trained on) prints centroid L2 distance, mean norms and norm gap, and
+    writes OUT/probe.json, probe.md and probe.png. A probe state without a vector in
+    an export stops the probe unless --missing skip, which probes only the states
+    every export has a vector for.
+
+    With no option it probes the build's dense export, BUILD_DIR/NAME/embeddings
+    (prover-data embed NAME, then prover-data embeddings export NAME, write it); a
+    train-ebm run is probed beside that export too, unless --embeddings names others.
 
     \b
     Examples:
-      prover-data probe iter_4 --embeddings build/iter_4/embeddings
+      prover-data probe demo                                # build/demo/embeddings
+      prover-data probe demo --checkpoints runs/demo/ebm    # the export, best.pt and last.pt
       prover-data probe iter_4 --checkpoints runs/iter_4/sft --base-model /models/DeepSeek-Prover-V2-7B
       prover-data probe demo --embeddings /scratch/fp16 --embeddings /scratch/bf16 --json
     """
-    import json
+    import numpy as np
 
-    from prover_data.atomic import atomic_dir
     from prover_data.build import build_dir as build_of
     from prover_data.manifest import load_manifest
     from prover_models import probe as probing
 
     manifest = load_manifest(name, data_root, check_files=False)
-    if not embeddings_dirs and not checkpoints:
-        raise InputError.one("probe", "nothing to probe: give --embeddings DENSE_DIR and/or --checkpoints DIR")
-    states = probing.probe_set(build_of(manifest, build_dir) / "states.parquet", n_per_class, seed)
-    max_length = max_length or (manifest.embeddings.max_length if manifest.embeddings else 2048)
-    found = probing.find_checkpoints(list(checkpoints)) if checkpoints else []
+    build = build_of(manifest, build_dir)
+    ebm_runs = [c for c in checkpoints if probing.is_ebm_run(c)]
+    llm = [c for c in checkpoints if c not in ebm_runs]
+    if not embeddings_dirs and (ebm_runs or not llm):
+        embeddings_dirs = (build / "embeddings",)
+    exports = [(d, _open_dense(d, name)) for d in embeddings_dirs]
+    heads = [(c, probing.export_for_head(c, exports)) for run in ebm_runs for c in probing.ebm_checkpoints(run)]
+    policy = missing or (manifest.embeddings.missing if manifest.embeddings else "refuse")
+    has_vector = None
+    if policy == "skip" and exports:
+        def has_vector(hashes):
+            return np.logical_and.reduce([dense.lookup(hashes) >= 0 for _, dense in exports])
+    states = probing.probe_set(build / "states.parquet", n_per_class, seed, has_vector=has_vector)
+    found = probing.find_checkpoints(llm) if llm else []
     if found:
         _quiet_transformers()
+    max_length = max_length or (manifest.embeddings.max_length if manifest.embeddings else 2048)
     results = []
     with progress(quiet=as_json) as bar:
-        task = bar.add_task("probe", total=len(embeddings_dirs) + len(found))
-        for d in embeddings_dirs:
-            results.append(probing.probe_embeddings(_open_dense(d, name), states, str(d)))
+        task = bar.add_task("probe", total=len(exports) + len(heads) + len(found))
+        for d, dense in exports:
+            results.append(probing.probe_embeddings(dense, states, str(d)))
+            bar.advance(task)
+        for c, dense in heads:
+            results.append(probing.probe_energy_head(c, dense, states, device=_torch_device(device)))
             bar.advance(task)
         for c in found:
             results.append(probing.probe_checkpoint(c, states, base_model=base_model, max_length=max_length,
                                                     batch_size=batch_size, device=_torch_device(device), dtype=dtype))
             bar.advance(task)
+    _write_probe(results, out or Path("runs") / manifest.name / "probe", as_json)
 
-    out = out or Path("runs") / manifest.name / "probe"
+
+def _write_probe(results: list, out: Path, as_json: bool) -> None:
+    """OUT/probe.json, probe.md and probe.png (one atomic directory), and the table or JSON on stdout."""
+    import json
+
+    from prover_data.atomic import atomic_dir
+    from prover_models import probe as probing
+
     table = probing.probe_table(results)
     with atomic_dir(out) as tmp:
         (tmp / "probe.json").write_text(json.dumps([r.to_dict() for r in results], indent=2, sort_keys=True) + "\n")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from pathlib import Path
 
 import click
 
 from prover_data.console import print_json, print_table, progress
+from prover_data.errors import cut_line, tally
 
 _SUFFIXES = (".parquet", ".json", ".toml")
 
@@ -26,17 +26,16 @@ def _expand(paths: tuple[Path, ...]) -> list[Path]:
     return out
 
 
-def _rule(problem) -> str:
-    where = problem.column or problem.key
-    return f"{problem.check or 'problem'}" + (f" ({where})" if where else "")
-
-
 @click.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--max-problems", type=click.IntRange(min=1), default=None,
               help="Problem lines printed per file (default: all; --json always has all).")
+@click.option("--repeated-searches", type=click.Choice(["refuse", "split_at_roots"]), default="refuse",
+              show_default=True,
+              help="A trajectory file with several searches of one theorem (several roots): refuse it, or read "
+                   "each root as the start of a new search, as a manifest's [sources] repeated_searches does.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document with every file and problem.")
-def validate(paths: tuple[Path, ...], max_problems: int | None, as_json: bool) -> None:
+def validate(paths: tuple[Path, ...], max_problems: int | None, repeated_searches: str, as_json: bool) -> None:
     """Check input files against their formats and report every problem, not only the first.
 
     Recognises, by extension and content: trajectory parquets, BurnQED embeddings
@@ -44,7 +43,7 @@ def validate(paths: tuple[Path, ...], max_problems: int | None, as_json: bool) -
     search configs and manifests. A directory stands for the recognised files below
     it. Each problem names the file, the row (0-based; for JSON the entry's index)
     or row range, and the column or key; a rule broken in many rows is shown as its
-    first row ranges plus a count. The rules are documented in prover_data/sources.py.
+    first row ranges plus a count. The rules are documented in prover_data/inputs/.
 
     Exit status: 0 when every file is clean, 2 when any problem is found.
 
@@ -54,8 +53,9 @@ def validate(paths: tuple[Path, ...], max_problems: int | None, as_json: bool) -
       prover-data validate replica/trajectories/*.parquet --max-problems 10
       prover-data validate manifests/demo.toml data/burnqed/search.toml
       prover-data validate replica --json | jq '.files[] | select(.ok | not) | .path'
+      prover-data validate merged_harvest.parquet --repeated-searches split_at_roots
     """
-    from prover_data.sources import Validation, inspect_path
+    from prover_data.inputs.detect import Validation, inspect_path
     from prover_data.errors import Problem
 
     files = _expand(paths)
@@ -67,7 +67,7 @@ def validate(paths: tuple[Path, ...], max_problems: int | None, as_json: bool) -
                 results.append(Validation(path, "unknown", None, [Problem(
                     str(path), f"no input files here (looked for {', '.join(_SUFFIXES)})", check="no_file")]))
             else:
-                results.append(inspect_path(path))
+                results.append(inspect_path(path, repeated_searches))
             bar.advance(task)
 
     bad = [r for r in results if r.problems]
@@ -75,7 +75,7 @@ def validate(paths: tuple[Path, ...], max_problems: int | None, as_json: bool) -
         print_json({
             "files": [{"path": str(r.path), "kind": r.kind, "rows": r.rows, "ok": not r.problems,
                        "problems": [vars(p) for p in r.problems],
-                       "by_rule": _by_rule(r.problems)} for r in results],
+                       "by_rule": tally(r.problems)} for r in results],
             "files_checked": len(results),
             "clean": len(results) - len(bad),
             "with_problems": len(bad),
@@ -93,20 +93,13 @@ def validate(paths: tuple[Path, ...], max_problems: int | None, as_json: bool) -
         sys.exit(2)
 
 
-def _by_rule(problems) -> dict[str, int]:
-    """Rows (or occurrences) affected per rule and column, e.g. ``{"unknown_label (label)": 3}``."""
-    counts: Counter[str] = Counter()
-    for p in problems:
-        counts[_rule(p)] += p.count
-    return dict(counts)
-
-
 def _print_file(r, max_problems: int | None) -> None:
     shown = r.problems if max_problems is None else r.problems[:max_problems]
     click.secho(f"{r.path}: {r.kind}, {len(r.problems)} problem(s)", fg="red", bold=True, err=True)
     for p in shown:  # the file is named above: print where in it and what
         text = str(p)
         click.echo(f"  {text.removeprefix(p.file + ': ')}", err=True)
-    if len(shown) < len(r.problems):
-        click.echo(f"  ... and {len(r.problems) - len(shown)} more (raise --max-problems to see them)", err=True)
-    click.echo("  by rule: " + "; ".join(f"{rule}: {n:,}" for rule, n in _by_rule(r.problems).items()), err=True)
+    cut = cut_line(r.problems, len(shown))
+    if cut:
+        click.echo(f"  {cut} (raise --max-problems to see them)", err=True)
+    click.echo("  by rule: " + "; ".join(f"{rule}: {n:,}" for rule, n in tally(r.problems).items()), err=True)

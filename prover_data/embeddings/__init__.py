@@ -1,7 +1,9 @@
 """The versioned embedding store and everything that reads or fills it.
 
 * ``store`` -- the store: immutable versions of (state hash -> vector) per encoder
-  fingerprint and dtype, tags, concurrent writers, validation at write.
+  fingerprint and dtype, tags, concurrent writers; its parts ``store_files``
+  (segments, versions), ``spaces``, ``pending`` (uncommitted segments) and
+  ``vector_checks`` (validation at write).
 * ``fingerprint`` -- what identifies an encoder; ``encode`` -- the Hugging Face
   mean-pooling encoder; ``embed`` -- encoding a build's missing states (local),
   ``ray_encode`` -- the same on a Ray cluster.

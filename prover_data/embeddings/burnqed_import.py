@@ -4,11 +4,13 @@ BurnQED's file says nothing about the model or precision that produced it -- whi
 how bf16 vectors ended up serving an fp16 search -- so the importer makes the user
 say both: ``dtype`` (the precision the encoder ran in; the f64 values are stored in
 it, 2 bytes a value for fp16/bf16) and the encoder fingerprint. The file is streamed
-in batches (``sources.iter_burnqed_embeddings``), so a 217K x 4096 file (7 GB of f64)
+in batches (``inputs.burnqed_embeddings``), so a 217K x 4096 file (7 GB of f64)
 needs memory for one batch, not the whole matrix. States already in the store for
 that encoder and dtype are skipped; zero, NaN and Inf vectors (SGLang's zero-vector
 bug wrote 10-18% of them) are an error naming each state, or, with
-``drop_invalid``, dropped and listed, to be re-encoded as missing.
+``drop_invalid``, dropped and listed, to be re-encoded as missing. A refused file is
+read to its end, writing nothing more after the first bad row, so the error counts
+every bad row, not only those of the first batch that had one.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 from prover_data.embeddings.fingerprint import EncoderSpec
 from prover_data.embeddings.keys import hash_states
 from prover_data.embeddings.store import DEFAULT_FLUSH_ROWS, Store
-from prover_data.errors import InputError
+from prover_data.errors import InputError, Problem, tally
 
 
 @dataclass
@@ -34,7 +36,8 @@ class ImportResult:
     dropped: int  # invalid rows dropped (drop_invalid)
     version: str | None
     tag: str | None
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # one per dropped row
+    dropped_by_rule: dict[str, int] = field(default_factory=dict)  # ``errors.tally`` of them
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -43,12 +46,13 @@ class ImportResult:
 def import_burnqed(store: Store, path: str | Path, *, encoder: EncoderSpec, dtype: str, tag: str | None = None,
                    drop_invalid: bool = False, expected_dim: int | None = None, batch_rows: int = 8192,
                    flush_rows: int = DEFAULT_FLUSH_ROWS, progress=None) -> ImportResult:
-    from prover_data.sources import iter_burnqed_embeddings
+    from prover_data.inputs.burnqed_embeddings import iter_burnqed_embeddings
 
     path = Path(path)
     encoder.check(str(path))
     rows = dropped = 0
-    problems = []
+    problems: list[Problem] = []
+    refused: list = []  # every problem, once the file is known to be refused
     task = None
     if progress is not None:
         import pyarrow.parquet as pq
@@ -70,16 +74,26 @@ def import_burnqed(store: Store, path: str | Path, *, encoder: EncoderSpec, dtyp
             if not keep.all():
                 keys, vectors = keys[keep], vectors[keep]
                 texts = [t for t, k in zip(texts, keep) if k]
-            bad = writer.add(keys, vectors, texts=texts, row_offset=row_ids, drop_invalid=drop_invalid)
-            dropped += len(bad)
-            problems.extend(str(p) for p in bad)
+            if refused:
+                refused += writer.check(keys, vectors, texts=texts, row_offset=row_ids)[3]
+            else:
+                try:
+                    bad = writer.add(keys, vectors, texts=texts, row_offset=row_ids, drop_invalid=drop_invalid)
+                except InputError as e:
+                    refused = list(e.problems)
+                    bad = []
+                dropped += len(bad)
+                problems.extend(bad)
             rows += len(states)
             if progress is not None:
                 progress.advance(task, len(states))
+        if refused:
+            raise InputError(refused)
         result = writer.commit(f"import {path.name} ({dtype}, {encoder.model})", tag=tag)
     if result.version is None:
         raise InputError.one(str(path), "nothing imported: every row was invalid")
     dim = writer.dim
     return ImportResult(file=str(path), rows=rows, dim=dim, imported=result.added_rows,
                         already_present=rows - dropped - result.added_rows, dropped=dropped,
-                        version=result.version.id, tag=tag, problems=problems)
+                        version=result.version.id, tag=tag, problems=[str(p) for p in problems],
+                        dropped_by_rule=tally(problems))

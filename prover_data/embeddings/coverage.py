@@ -16,6 +16,7 @@ import numpy as np
 
 from prover_data.embeddings.fingerprint import EncoderSpec, spec_from_manifest
 from prover_data.embeddings.keys import key_matrix
+from prover_data.embeddings.referenced import referenced_states
 from prover_data.embeddings.store import Store
 
 
@@ -59,7 +60,8 @@ def coverage(store_path: str | Path, manifest_embeddings, state_hashes, *, ref: 
 
 
 def build_hook(manifest, con, tmp: Path, stats: dict, lock) -> None:
-    """``build.BUILD_HOOKS`` entry: the report's "N uncached" line, at build time.
+    """``build.BUILD_HOOKS`` entry: the report's "N uncached" line, at build time, for all
+    states and for the ones the samples reference (the only ones the EBM reads).
 
     Counts against the store's HEAD as it is when the build runs, and names that
     version in the report: the figure is a snapshot (``prover-data embeddings status``
@@ -74,5 +76,6 @@ def build_hook(manifest, con, tmp: Path, stats: dict, lock) -> None:
     spec = spec_from_manifest(emb, cache_file=cache, where=str(manifest.path))
     hashes = con.sql("SELECT state_hash FROM states").to_arrow_table().column(0)
     cov = coverage(store_path, emb, hashes, encoder=spec)
+    referenced = coverage(store_path, emb, referenced_states(tmp).keys, encoder=spec)
     stats["embeddings"].update(uncached=cov.missing, store_version=cov.version, encoder=spec.describe(),
-                               dtype=cov.dtype)
+                               dtype=cov.dtype, referenced=referenced.total, referenced_uncached=referenced.missing)

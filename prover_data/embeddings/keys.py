@@ -130,10 +130,12 @@ class HashIndex:
         return self.lookup(queries) >= 0
 
 
-def missing_problem(what: str, keys: np.ndarray, absent: np.ndarray, hint: str) -> InputError:
-    """An ``InputError`` naming how many and which keys are absent."""
+def missing_problem(what: str, keys: np.ndarray, absent: np.ndarray, hint: str, *, of: str = "states") -> InputError:
+    """An ``InputError`` naming how many and which keys are absent, out of what: ``of``
+    says what ``keys`` are (``"states referenced by contrastive samples"``), so the two
+    numbers of "N of M ..." always count the same unit."""
     idx = np.flatnonzero(absent)
     shown = ", ".join(hex_of(keys[i]) for i in idx[:5])
     more = f" and {len(idx) - 5:,} more" if len(idx) > 5 else ""
-    return InputError([Problem(what, f"{len(idx):,} of {len(keys):,} states have no vector ({shown}{more}); {hint}",
+    return InputError([Problem(what, f"{len(idx):,} of {len(keys):,} {of} have no vector ({shown}{more}); {hint}",
                                count=1, check="missing_vectors")])

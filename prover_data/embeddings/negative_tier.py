@@ -36,6 +36,7 @@ from prover_data.errors import InputError
 NEIGHBOURS = pa.schema([("split", pa.string()), ("pos_state_hash", pa.binary()), ("idx", pa.int32()),
                         ("state_hash", pa.binary()), ("cosine", pa.float32())])
 TABLE = "embedding_neighbors_input"
+KEEP_TABLE = "embedding_neighbors_keep_input"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Pin:
 class Neighbours:
     table: pa.Table  # NEIGHBOURS, sorted by (split, pos_state_hash, idx)
     stats: dict  # per split: anchors, anchors_with_vector, pool, pool_with_vector, mean_cosine
+    keep: pa.Table  # NEIGHBOURS under false_negatives = "keep", for the anchors at risk (see sql/45)
 
     def report(self, pin: Pin) -> dict:
         return {"store": pin.store_rel, "ref": pin.ref, "version": pin.version_id, "encoder": pin.space.describe(),
@@ -102,44 +104,56 @@ def pin(manifest) -> Pin:
 
 
 def neighbours(con, pinned: Pin) -> Neighbours:
-    """Each split's anchor positive states and their ``pinned.k`` nearest negative states."""
-    from prover_data.embeddings.keys import key_matrix, to_arrow
-    from prover_data.embeddings.neighbors import hard_negatives
+    """Each split's anchor positive states and their ``pinned.k`` nearest negative states.
+
+    ``Neighbours.keep`` holds what ``false_negatives = "keep"`` would search instead, for
+    the anchors that could draw their own state (empty unless the manifest excludes).
+    """
+    from prover_data.embeddings.keys import key_matrix
 
     states = con.sql("SELECT split, role, state_hash FROM embedding_tier_states "
                      "ORDER BY split, role, state_hash").to_arrow_table()
-    parts, stats = [], {}
+    parts, keep_parts, stats = [], [], {}
     for split in ("train", "val"):
         def keys(role: str) -> np.ndarray:
-            mask = pc.and_(pc.equal(states.column("split"), split),
-                                   pc.equal(states.column("role"), role))
+            mask = pc.and_(pc.equal(states.column("split"), split), pc.equal(states.column("role"), role))
             return key_matrix(states.column("state_hash").filter(mask))
 
         anchors, pool = keys("anchor"), keys("pool")
-        anchors_in = anchors[pinned.space.lookup(anchors) >= 0]
-        pool_in = pool[pinned.space.lookup(pool) >= 0]
-        split_stats = {"anchors": len(anchors), "anchors_with_vector": len(anchors_in), "pool": len(pool),
-                       "pool_with_vector": len(pool_in), "neighbours": 0, "mean_cosine": None}
-        stats[split] = split_stats
-        if not len(anchors_in) or not len(pool_in):
-            continue
-        hashes, cosines = hard_negatives(pinned.space, anchors_in, pool_in, k=pinned.k, kind=pinned.kind)
-        real = np.isfinite(cosines)
-        ranks = np.cumsum(real, axis=1) - 1  # padding (a pool smaller than k) comes last
-        anchor_of = np.repeat(np.arange(len(anchors_in)), real.sum(axis=1))
-        parts.append(pa.table({
-            "split": pa.array([split] * int(real.sum()), pa.string()),
-            "pos_state_hash": to_arrow(anchors_in[anchor_of]).cast(pa.binary()),
-            "idx": pa.array(ranks[real], pa.int32()),
-            "state_hash": to_arrow(hashes[real]).cast(pa.binary()),
-            "cosine": pa.array(cosines[real], pa.float32()),
-        }, schema=NEIGHBOURS))
-        split_stats["neighbours"] = int(real.sum())
-        split_stats["mean_cosine"] = round(float(cosines[real].mean()), 6)
-    table = pa.concat_tables(parts) if parts else NEIGHBOURS.empty_table()
-    return Neighbours(table, stats)
+        part, found = _nearest(pinned, split, anchors, pool)
+        parts.append(part)
+        stats[split] = {"anchors": len(anchors), "anchors_with_vector": found["anchors"], "pool": len(pool),
+                        "pool_with_vector": found["pool"], "neighbours": part.num_rows,
+                        "mean_cosine": found["mean_cosine"]}
+        keep_parts.append(_nearest(pinned, split, keys("anchor_keep"), keys("pool_keep"))[0])
+    return Neighbours(pa.concat_tables(parts), stats, pa.concat_tables(keep_parts))
 
 
-def register(con, table: pa.Table | None) -> None:
-    """Make ``table`` (``NEIGHBOURS``) what ``contrastive_samples`` draws its embedding tier from."""
-    con.register(TABLE, NEIGHBOURS.empty_table() if table is None else table)
+def _nearest(pinned: Pin, split: str, anchors: np.ndarray, pool: np.ndarray) -> tuple[pa.Table, dict]:
+    """(``NEIGHBOURS`` rows of one split, counts of states with a vector and mean cosine)."""
+    from prover_data.embeddings.keys import to_arrow
+    from prover_data.embeddings.neighbors import hard_negatives
+
+    anchors_in = anchors[pinned.space.lookup(anchors) >= 0]
+    pool_in = pool[pinned.space.lookup(pool) >= 0]
+    found = {"anchors": len(anchors_in), "pool": len(pool_in), "mean_cosine": None}
+    if not len(anchors_in) or not len(pool_in):
+        return NEIGHBOURS.empty_table(), found
+    hashes, cosines = hard_negatives(pinned.space, anchors_in, pool_in, k=pinned.k, kind=pinned.kind)
+    real = np.isfinite(cosines)
+    ranks = np.cumsum(real, axis=1) - 1  # padding (a pool smaller than k) comes last
+    anchor_of = np.repeat(np.arange(len(anchors_in)), real.sum(axis=1))
+    found["mean_cosine"] = round(float(cosines[real].mean()), 6)
+    return pa.table({
+        "split": pa.array([split] * int(real.sum()), pa.string()),
+        "pos_state_hash": to_arrow(anchors_in[anchor_of]).cast(pa.binary()),
+        "idx": pa.array(ranks[real], pa.int32()),
+        "state_hash": to_arrow(hashes[real]).cast(pa.binary()),
+        "cosine": pa.array(cosines[real], pa.float32()),
+    }, schema=NEIGHBOURS), found
+
+
+def register(con, found: Neighbours | None) -> None:
+    """Make ``found`` what ``contrastive_samples`` draws its embedding tier from (empty: none)."""
+    con.register(TABLE, NEIGHBOURS.empty_table() if found is None else found.table)
+    con.register(KEEP_TABLE, NEIGHBOURS.empty_table() if found is None else found.keep)

@@ -9,6 +9,7 @@ Vectors are L2-normalized and searched by inner product, so scores are cosines.
   apart by an EBM either; many such pairs in a positive/negative mix flag states that
   differ only in ways the encoder ignores (hypothesis names, truncation at
   ``max_length``).
+* ``nearest`` -- the ``k`` nearest states of each of a few query states.
 * ``hard_negatives`` -- for each anchor (a positive state), the ``k`` most similar
   states of a pool (negative states). This is an optional tier for the contrastive
   sampler: the "embedding" tier of negatives that look most like the positive, next
@@ -25,6 +26,7 @@ sampler's ratio of anchors to pool; ``benchmarks/embedding_tier.py``).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -156,3 +158,42 @@ def hard_negatives(matrix, anchors, pool, *, k: int = 7, kind: str = "flat") -> 
     real = np.isfinite(best_sims)
     out[real] = hashes[best_rows[real]]
     return out, best_sims.astype(np.float32)
+
+
+def nearest(matrix, query_rows: np.ndarray, *, k: int = 10, kind: str = "flat") -> list[list[tuple[int, float]]]:
+    """For each query row, up to ``k`` (row, cosine) of the nearest other rows, nearest first."""
+    query_rows = np.asarray(query_rows, np.int64)
+    index = build_index(matrix, kind=kind)
+    ids, sims = search(index, matrix, query_rows, min(k + 1, len(matrix)))
+    return [[(int(i), float(s)) for i, s in zip(ids[qi], sims[qi]) if i >= 0 and i != query_rows[qi]][:k]
+            for qi in range(len(query_rows))]
+
+
+@dataclass(frozen=True)
+class BuildHardNegatives:
+    """``hard_negatives`` of a build: its positive states against its negative states."""
+
+    table: pa.Table  # state_hash, neg_state_hashes (k hashes), cosines (k float32): one row per positive
+    anchors: int  # positive states
+    pool: int  # negative states
+    k: int  # neighbours per positive (fewer than asked when the pool is that small)
+    mean_cosine: float | None  # over the real neighbours; None when there are none
+
+
+def build_hard_negatives(matrix, states: pa.Table, *, k: int = 7, kind: str = "flat") -> BuildHardNegatives:
+    """The ``k`` nearest negative states of each positive state of a build's ``states`` table.
+
+    ``states`` has the build's ``state_hash``, ``n_positive`` and ``n_negative`` columns.
+    """
+    hashes = states.column("state_hash")
+    anchors = hashes.filter(pa.array(np.asarray(states.column("n_positive")) > 0))
+    pool = hashes.filter(pa.array(np.asarray(states.column("n_negative")) > 0))
+    nbr, sims = hard_negatives(matrix, anchors, pool, k=k, kind=kind)
+    table = pa.table({
+        "state_hash": anchors,
+        "neg_state_hashes": pa.FixedSizeListArray.from_arrays(to_arrow(nbr.reshape(-1, 16)), nbr.shape[1]),
+        "cosines": pa.FixedSizeListArray.from_arrays(pa.array(sims.reshape(-1), pa.float32()), nbr.shape[1]),
+    })
+    finite = sims[np.isfinite(sims)]
+    return BuildHardNegatives(table=table, anchors=len(anchors), pool=len(pool), k=int(nbr.shape[1]),
+                              mean_cosine=float(finite.mean()) if finite.size else None)

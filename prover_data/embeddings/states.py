@@ -41,7 +41,7 @@ def states_to_encode(manifest, build_root: str | Path = "build") -> pa.Table:
     """
     if states_path(manifest.name, build_root).is_file():
         return read_states(manifest.name, build_root)
-    from prover_data.sources import check_trajectories
+    from prover_data.inputs.trajectories import check_trajectories
     from prover_data.views import connect
 
     check_trajectories(manifest)

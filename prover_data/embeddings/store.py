@@ -35,6 +35,10 @@ Why it is built this way:
   ``pending/`` segments (atomic renames) as it goes; a later writer of the same
   encoder and dtype adopts the segments of a dead writer, so an interrupted encode
   resumes without recomputing them. Only ``commit`` makes them part of a version.
+
+This module holds the ``Store`` and its ``Writer``; their parts live beside it:
+``store_files`` (segments and versions), ``spaces`` (one encoder and dtype of a
+version), ``pending`` (uncommitted segments of writers) and ``vector_checks``.
 """
 
 from __future__ import annotations
@@ -44,197 +48,25 @@ import json
 import os
 import re
 import shutil
-import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 
-from prover_data.atomic import atomic_dir, atomic_write_text, exclusive
-from prover_data.embeddings.dtypes import DTYPES, storage_dtype, to_float32, to_storage
+from prover_data.atomic import atomic_write_text, exclusive
+from prover_data.embeddings.dtypes import DTYPES, storage_dtype, to_storage
 from prover_data.embeddings.fingerprint import EncoderSpec
-from prover_data.embeddings.keys import HashIndex, first_occurrences, hex_of, key_matrix, sort_order
+from prover_data.embeddings.keys import HashIndex, first_occurrences, key_matrix
+from prover_data.embeddings.pending import adopt_orphans, new_writer_dir, orphaned, release
+from prover_data.embeddings.spaces import Space
+from prover_data.embeddings.store_files import (FORMAT, FORMAT_VERSION, CommitResult, Segment, Version, version_id,
+                                                write_segment)
+from prover_data.embeddings.vector_checks import check_vectors, name_states, row_number
 from prover_data.errors import InputError, Problem
-from prover_data.identity import STATE_HASH_BYTES, bytes_digest
+from prover_data.identity import STATE_HASH_BYTES
 
-FORMAT = "prover-data.embeddings"
-FORMAT_VERSION = 1
-ZERO_NORM = 1e-6  # BurnQED's threshold for a "zero-norm embedding"
 DEFAULT_FLUSH_ROWS = 4096  # a kill loses at most this many finished vectors
-SNIPPET_CHARS = 60
 _TAG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
-
-
-# --------------------------------------------------------------------------- segments
-
-
-@dataclass(frozen=True)
-class Segment:
-    """An immutable, sorted block of (key, vector) rows of one encoder and dtype."""
-
-    id: str
-    path: Path
-    rows: int
-    dim: int
-    dtype: str
-    encoder: EncoderSpec
-
-    @property
-    def encoder_id(self) -> str:
-        return self.encoder.id
-
-    @classmethod
-    def load(cls, path: Path) -> "Segment":
-        meta = json.loads((path / "segment.json").read_text(encoding="utf-8"))
-        return cls(id=meta["id"], path=path, rows=meta["rows"], dim=meta["dim"], dtype=meta["dtype"],
-                   encoder=EncoderSpec.from_dict(meta["encoder"]))
-
-    def keys(self) -> np.ndarray:
-        return np.load(self.path / "keys.npy", mmap_mode="r")
-
-    def vectors(self) -> np.ndarray:
-        return np.load(self.path / "vectors.npy", mmap_mode="r")
-
-    def nbytes(self) -> int:
-        return sum(f.stat().st_size for f in self.path.iterdir())
-
-
-def write_segment(parent: Path, keys: np.ndarray, vectors: np.ndarray, encoder: EncoderSpec, dtype: str) -> Segment:
-    """Write rows as ``parent/<id>`` (sorted by key; id = content digest), atomically."""
-    order = sort_order(keys)
-    keys = np.ascontiguousarray(keys[order])
-    vectors = np.ascontiguousarray(vectors[order], dtype=storage_dtype(dtype))
-    keys_digest = bytes_digest(keys.tobytes())
-    vectors_digest = bytes_digest(memoryview(vectors).cast("B"))
-    seg_id = bytes_digest(f"{encoder.id}|{dtype}|{vectors.shape}|{keys_digest}|{vectors_digest}".encode()).split(":")[1][:16]
-    final = parent / seg_id
-    if not (final / "segment.json").is_file():
-        meta = {"format_version": FORMAT_VERSION, "id": seg_id, "rows": len(keys), "dim": int(vectors.shape[1]),
-                "dtype": dtype, "encoder": encoder.as_dict(), "encoder_id": encoder.id,
-                "keys_digest": keys_digest, "vectors_digest": vectors_digest}
-        with atomic_dir(final) as tmp:
-            np.save(tmp / "keys.npy", keys)
-            np.save(tmp / "vectors.npy", vectors)
-            (tmp / "segment.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    return Segment.load(final)
-
-
-# --------------------------------------------------------------------------- spaces
-
-
-class Space:
-    """One (encoder, dtype) slice of a version: a key -> vector map over its segments.
-
-    ``rows``/``gather`` give the same interface as ``dense.DenseEmbeddings``, over the
-    concatenation of the segments (row numbers are positions in that concatenation).
-    """
-
-    def __init__(self, segments: list[Segment]):
-        self.segments = segments
-        first = segments[0]
-        self.encoder, self.dtype, self.dim = first.encoder, first.dtype, first.dim
-        self._offsets = np.cumsum([0] + [s.rows for s in segments])
-        self._keys: np.ndarray | None = None
-        self._index: HashIndex | None = None
-
-    @property
-    def encoder_id(self) -> str:
-        return self.encoder.id
-
-    def __len__(self) -> int:
-        return int(self._offsets[-1])
-
-    @property
-    def hashes(self) -> np.ndarray:
-        """Key of each row (the dense interface's name for ``keys()``)."""
-        return self.keys()
-
-    def keys(self) -> np.ndarray:
-        if self._keys is None:
-            self._keys = (np.concatenate([s.keys() for s in self.segments])
-                          if self.segments else np.zeros((0, STATE_HASH_BYTES), np.uint8))
-        return self._keys
-
-    @property
-    def index(self) -> HashIndex:
-        if self._index is None:
-            self._index = HashIndex(self.keys())
-        return self._index
-
-    def lookup(self, hashes) -> np.ndarray:
-        """Row of each hash, -1 where absent."""
-        return self.index.lookup(hashes)
-
-    def rows(self, hashes) -> np.ndarray:
-        """Row of each hash; ``InputError`` naming how many and which are absent."""
-        from prover_data.embeddings.keys import missing_problem
-
-        keys = key_matrix(hashes)
-        rows = self.lookup(keys)
-        if (rows < 0).any():
-            raise missing_problem(f"store space {self.describe()}", keys, rows < 0,
-                                  "encode them with prover-data embed NAME")
-        return rows
-
-    def raw(self, rows: np.ndarray) -> np.ndarray:
-        """Stored values of ``rows`` (stored dtype), one vectorized read per segment."""
-        rows = np.asarray(rows, np.int64)
-        out = np.empty((len(rows), self.dim), storage_dtype(self.dtype))
-        seg = np.searchsorted(self._offsets, rows, side="right") - 1
-        for s in np.unique(seg):
-            sel = seg == s
-            out[sel] = self.segments[s].vectors()[rows[sel] - self._offsets[s]]
-        return out
-
-    def gather(self, rows: np.ndarray) -> np.ndarray:
-        return to_float32(self.raw(rows), self.dtype)
-
-    def describe(self) -> str:
-        return f"{self.encoder_id} {self.dtype}"
-
-    def summary(self) -> dict:
-        return {"encoder_id": self.encoder_id, "encoder": self.encoder.as_dict(), "dtype": self.dtype,
-                "dim": self.dim, "rows": len(self), "segments": len(self.segments)}
-
-
-# --------------------------------------------------------------------------- versions
-
-
-@dataclass(frozen=True)
-class Version:
-    id: str
-    number: int
-    parent: str | None
-    segments: tuple[str, ...]
-    added: tuple[str, ...]
-    message: str = ""
-
-    def as_dict(self) -> dict:
-        return {"format_version": FORMAT_VERSION, "id": self.id, "number": self.number, "parent": self.parent,
-                "segments": list(self.segments), "added": list(self.added), "message": self.message}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "Version":
-        return cls(id=d["id"], number=d["number"], parent=d["parent"], segments=tuple(d["segments"]),
-                   added=tuple(d["added"]), message=d.get("message", ""))
-
-
-def _version_id(parent: str | None, segments: list[str]) -> str:
-    text = json.dumps({"parent": parent, "segments": segments}, separators=(",", ":"))
-    return bytes_digest(text.encode()).split(":")[1][:16]
-
-
-@dataclass
-class CommitResult:
-    version: Version | None  # the new version, or HEAD when nothing was new
-    created: bool  # a new version was made
-    added_rows: int
-    skipped_rows: int  # already present in HEAD (another writer got there first) or duplicates
-    tag: tuple[str, str | None, str] | None = None  # (name, old id, new id) when a tag was set or moved
-
-
-# --------------------------------------------------------------------------- the store
 
 
 class Store:
@@ -426,7 +258,7 @@ class Store:
         if folder.is_dir():
             for wdir in sorted(folder.iterdir()):
                 if wdir.is_dir() and not wdir.name.startswith("."):
-                    alive = not _orphaned(wdir)
+                    alive = not orphaned(wdir)
                     for sdir in sorted(wdir.iterdir()):
                         if (sdir / "segment.json").is_file():
                             out.append((wdir.name, alive, Segment.load(sdir)))
@@ -458,25 +290,6 @@ class Store:
                 head, number = v.id, v.number
 
 
-def _orphaned(writer_dir: Path) -> bool:
-    """A writer directory whose process is gone (or that its writer released)."""
-    if (writer_dir / "released").exists():
-        return True
-    pid = writer_dir.name.split("-", 1)[0]
-    if not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-# --------------------------------------------------------------------------- writing
-
-
 class Writer:
     """Adds vectors of one encoder and dtype; ``commit`` makes them a new version.
 
@@ -495,15 +308,14 @@ class Writer:
         self.store, self.encoder, self.dtype = store, encoder, dtype
         self.flush_rows = max(1, flush_rows)
         self.source = source or str(store.path)
-        self.dir = store.path / "pending" / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.dir.mkdir(parents=True)
+        self.dir = new_writer_dir(store.path)
         self._buf_keys: list[np.ndarray] = []
         self._buf_vecs: list[np.ndarray] = []
         self._buffered = 0
         self._index: HashIndex | None = None
         self.committed: CommitResult | None = None
         with store._locked():
-            self.adopted_rows = self._adopt()
+            self.adopted_rows = adopt_orphans(self.dir, encoder.id, dtype)
         self.segments: list[Segment] = [Segment.load(p) for p in sorted(self.dir.iterdir())
                                         if (p / "segment.json").is_file()]
         head_dims = {s.dim for s in store.select(store.resolve("HEAD"), encoder=encoder.id, dtype=dtype)}
@@ -519,35 +331,7 @@ class Writer:
     def __exit__(self, *exc) -> None:
         if self.committed is None:
             self.flush()
-            self._release()
-
-    # -- adoption of a dead writer's finished segments ---------------------------------
-    def _adopt(self) -> int:
-        rows = 0
-        for wdir in sorted((self.store.path / "pending").iterdir()):
-            if wdir == self.dir or not wdir.is_dir() or wdir.name.startswith(".") or not _orphaned(wdir):
-                continue
-            for sdir in sorted(wdir.iterdir()):
-                if not (sdir / "segment.json").is_file():
-                    continue  # an unfinished temporary: the dead writer's lost batch
-                seg = Segment.load(sdir)
-                if seg.encoder_id == self.encoder.id and seg.dtype == self.dtype:
-                    target = self.dir / seg.id
-                    if target.exists():
-                        shutil.rmtree(sdir)
-                    else:
-                        os.replace(sdir, target)
-                    rows += seg.rows
-            if not any((p / "segment.json").is_file() for p in wdir.iterdir()):
-                shutil.rmtree(wdir, ignore_errors=True)
-        return rows
-
-    def _release(self) -> None:
-        if self.dir.exists():
-            if any(self.dir.iterdir()):
-                (self.dir / "released").touch()
-            else:
-                self.dir.rmdir()
+            release(self.dir)
 
     # -- adding ----------------------------------------------------------------------------
     @property
@@ -570,24 +354,7 @@ class Writer:
         raise ``InputError`` naming every offending state, unless ``drop_invalid``.
         ``row_offset`` numbers the rows in problems: an offset, or each row's number.
         """
-        keys = key_matrix(hashes)
-        vectors = np.asarray(vectors)
-        if vectors.ndim != 2 or len(vectors) != len(keys):
-            raise InputError.one(self.source, f"expected a [{len(keys)}, dim] matrix of vectors, got shape {vectors.shape}")
-        if texts is not None and isinstance(texts, (pa.Array, pa.ChunkedArray)):
-            texts = texts.to_pylist()
-        if self.dim is None:
-            self.dim = int(vectors.shape[1])
-        if vectors.shape[1] != self.dim:
-            first, last = _row_number(row_offset, 0), _row_number(row_offset, len(keys) - 1)
-            raise InputError([Problem(self.source, f"vectors have dimension {vectors.shape[1]}, expected {self.dim}: "
-                                      + _name_states(keys, texts, range(len(keys))), row=first,
-                                      row_end=last, check="wrong_dim")])
-        stored = vectors if raw else to_storage(vectors, self.dtype)
-        if stored.dtype != storage_dtype(self.dtype):
-            raise InputError.one(self.source, f"raw {self.dtype} vectors must be {storage_dtype(self.dtype)}, got {stored.dtype}")
-        bad, problems = check_vectors(keys, None if raw else vectors, stored, self.dtype, texts=texts,
-                                      source=self.source, row_offset=row_offset)
+        keys, stored, bad, problems = self.check(hashes, vectors, texts=texts, row_offset=row_offset, raw=raw)
         if problems and not drop_invalid:
             raise InputError(problems)
         if bad.any():
@@ -600,6 +367,30 @@ class Writer:
             if self._buffered >= self.flush_rows:
                 self.flush()
         return problems
+
+    def check(self, hashes, vectors: np.ndarray, *, texts=None, row_offset: int | np.ndarray = 0,
+              raw: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Problem]]:
+        """(keys, stored values, bad-row mask, problems) of vectors ``add`` would take, keeping
+        nothing: an import that will be refused still reads on to name every bad row."""
+        keys = key_matrix(hashes)
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2 or len(vectors) != len(keys):
+            raise InputError.one(self.source, f"expected a [{len(keys)}, dim] matrix of vectors, got shape {vectors.shape}")
+        if texts is not None and isinstance(texts, (pa.Array, pa.ChunkedArray)):
+            texts = texts.to_pylist()
+        if self.dim is None:
+            self.dim = int(vectors.shape[1])
+        if vectors.shape[1] != self.dim:
+            first, last = row_number(row_offset, 0), row_number(row_offset, len(keys) - 1)
+            raise InputError([Problem(self.source, f"vectors have dimension {vectors.shape[1]}, expected {self.dim}: "
+                                      + name_states(keys, texts, range(len(keys))), row=first,
+                                      row_end=last, check="wrong_dim")])
+        stored = vectors if raw else to_storage(vectors, self.dtype)
+        if stored.dtype != storage_dtype(self.dtype):
+            raise InputError.one(self.source, f"raw {self.dtype} vectors must be {storage_dtype(self.dtype)}, got {stored.dtype}")
+        bad, problems = check_vectors(keys, None if raw else vectors, stored, self.dtype, texts=texts,
+                                      source=self.source, row_offset=row_offset)
+        return keys, stored, bad, problems
 
     def flush(self) -> None:
         """Write buffered rows as a pending segment (kept across a kill)."""
@@ -656,7 +447,7 @@ class Writer:
             if new_ids:
                 parent_segments = list(head.segments) if head else []
                 segments = parent_segments + [s for s in new_ids if s not in parent_segments]
-                version = Version(id=_version_id(head.id if head else None, segments),
+                version = Version(id=version_id(head.id if head else None, segments),
                                   number=(head.number if head else 0) + 1, parent=head.id if head else None,
                                   segments=tuple(segments), added=tuple(new_ids), message=message)
                 atomic_write_text(store.path / "versions" / f"{version.id}.json",
@@ -672,62 +463,3 @@ class Writer:
         self.committed = CommitResult(version=version, created=bool(new_ids), added_rows=added,
                                       skipped_rows=len(all_keys) - added, tag=moved)
         return self.committed
-
-
-# --------------------------------------------------------------------------- validation
-
-
-def _row_number(row_offset: int | np.ndarray, i: int) -> int:
-    return int(row_offset[i]) if isinstance(row_offset, np.ndarray) else row_offset + int(i)
-
-
-def check_vectors(keys: np.ndarray, values: np.ndarray | None, stored: np.ndarray, dtype: str, *, texts=None,
-                  source: str = "vectors", row_offset: int | np.ndarray = 0) -> tuple[np.ndarray, list[Problem]]:
-    """(bad-row mask, one problem per bad row): zero, NaN, Inf, overflow or underflow in ``dtype``.
-
-    ``values`` are the vectors before the cast (None when only stored values exist);
-    they let a problem say whether the input was bad or the cast made it so.
-    """
-    f32 = to_float32(stored, dtype)
-    nan = np.isnan(f32).any(axis=1)
-    inf = np.isinf(f32).any(axis=1) & ~nan
-    with np.errstate(over="ignore", invalid="ignore"):
-        # einsum widens to float64 in small buffers: two whole float64 copies of the
-        # block cost more than the rest of a write
-        norm = np.sqrt(np.einsum("ij,ij->i", f32, f32, dtype=np.float64))
-    zero = ~nan & ~inf & (norm < ZERO_NORM)
-    bad = nan | inf | zero
-    problems = []
-    if bad.any():
-        input_inf = np.isinf(values).any(axis=1) if values is not None else inf
-        input_zero = None
-        if values is not None:
-            v = np.asarray(values, np.float64)
-            with np.errstate(over="ignore", invalid="ignore"):
-                input_zero = np.sqrt(np.einsum("ij,ij->i", v, v)) < ZERO_NORM
-        for i in np.flatnonzero(bad):
-            if nan[i]:
-                what, check = "NaN in vector", "nan_vector"
-            elif inf[i]:
-                what, check = (("Inf in vector", "inf_vector") if input_inf[i]
-                               else (f"value too large for {dtype} (becomes Inf)", "inf_vector"))
-            elif input_zero is not None and not input_zero[i]:
-                what, check = f"vector underflows to zero in {dtype} (L2 norm < {ZERO_NORM:g})", "zero_vector"
-            else:
-                what, check = f"zero vector (L2 norm < {ZERO_NORM:g})", "zero_vector"
-            problems.append(Problem(source, f"{what}: {_name_states(keys, texts, [i])}", row=_row_number(row_offset, i),
-                                    check=check))
-    return bad, problems
-
-
-def _name_states(keys: np.ndarray, texts, rows, limit: int = 3) -> str:
-    rows = list(rows)
-    named = []
-    for i in rows[:limit]:
-        text = ""
-        if texts is not None:
-            t = texts[i]
-            text = " " + json.dumps(t[:SNIPPET_CHARS] + ("..." if len(t) > SNIPPET_CHARS else ""), ensure_ascii=False)
-        named.append(f"state {hex_of(keys[i])}{text}")
-    more = f" and {len(rows) - limit:,} more" if len(rows) > limit else ""
-    return ", ".join(named) + more

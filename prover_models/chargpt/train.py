@@ -9,7 +9,8 @@ The procedure, top to bottom (``train``):
 3. AdamW (betas 0.9/0.95, weight decay on linear matrices only, see
    ``CharGPT.optimizer_groups``); the learning rate warms up linearly for
    ``warmup_steps`` optimizer steps, then follows a cosine from ``peak_lr`` down to
-   ``final_lr`` at the last step of the last epoch.
+   ``final_lr`` at the last step of the last epoch. When ``--epochs`` sets the run's
+   length, warmup takes at most 10% of it (``prover_models.schedule``).
 4. Each optimizer step sees ``tokens_per_batch`` bytes: ``micro_batch_size`` rows per
    forward pass, ``grad_accum`` passes per step. The loss of a step is the mean over
    every non-padding target of the step (not a mean of micro-batch means), gradients
@@ -36,6 +37,7 @@ import math
 import os
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -45,6 +47,7 @@ from prover_data.errors import InputError, Problem
 from prover_data.manifest import CharGPTTrainer, Manifest
 from prover_models.chargpt.model import CharGPT, GPTConfig
 from prover_models.data import PackedCertificates, epoch_order
+from prover_models.schedule import cap_warmup
 
 LAST = "last.pt"
 
@@ -118,6 +121,55 @@ def _save(state: dict, path: Path) -> None:
         torch.save(state, f)
 
 
+@dataclasses.dataclass(frozen=True)
+class Sizes:
+    """How a corpus of packed rows and [train.chargpt] turn into optimizer steps."""
+
+    rows_per_micro: int
+    grad_accum: int
+    rows_per_step: int
+    steps_per_epoch: int
+    total_steps: int
+
+    @classmethod
+    def of(cls, cfg: CharGPTTrainer, train_rows: int) -> "Sizes":
+        grad_accum = max(1, math.ceil(cfg.tokens_per_batch / (cfg.micro_batch_size * cfg.context_length)))
+        rows_per_step = cfg.micro_batch_size * grad_accum
+        steps_per_epoch = math.ceil(train_rows / rows_per_step)
+        return cls(cfg.micro_batch_size, grad_accum, rows_per_step, steps_per_epoch, cfg.epochs * steps_per_epoch)
+
+
+@dataclasses.dataclass
+class _Run:
+    """What the steps of one run touch: settings, data, model, optimizer, state and outputs."""
+
+    cfg: CharGPTTrainer
+    sizes: Sizes
+    train_set: PackedCertificates
+    val_set: PackedCertificates
+    model: CharGPT
+    optimizer: torch.optim.Optimizer
+    dev: torch.device
+    autocast: Any
+    config: dict
+    state: dict
+    out: Path
+    checkpoints: Checkpoints
+    log: Callable[[str], None]
+    t0: float = 0.0
+    tokens_seen: int = 0
+
+    def snapshot(self) -> dict:
+        """A checkpoint: weights, optimizer, settings, random state and where the run is."""
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "config": self.config,
+                "rng": {"torch": torch.get_rng_state(),
+                        "cuda": torch.cuda.get_rng_state_all() if self.dev.type == "cuda" else None},
+                **{k: self.state[k] for k in STATE_KEYS}}
+
+
+STATE_KEYS = ("epoch", "step_in_epoch", "global_step", "history", "epoch_loss", "epoch_targets", "stopped")
+
+
 def train(manifest: Manifest, certificates: str | Path, out: str | Path, *, epochs: int | None = None,
           max_steps: int | None = None, resume: str | None = None, device: str = "auto",
           log=print, progress=None) -> dict:
@@ -126,7 +178,9 @@ def train(manifest: Manifest, certificates: str | Path, out: str | Path, *, epoc
     ``resume``: None starts fresh (refusing a directory that already holds a run),
     ``"auto"`` continues from ``out/last.pt`` when there is one, a path continues from
     that checkpoint. ``max_steps`` stops this run after that many optimizer steps in
-    all (the schedule still spans every epoch), leaving a resumable ``last.pt``.
+    all (the schedule, warmup included, still spans every epoch), leaving a resumable
+    ``last.pt``. ``epochs`` overrides the manifest's and caps the warmup to fit
+    (``prover_models.schedule``).
     """
     cfg = manifest.train.chargpt
     if epochs is not None:
@@ -135,22 +189,50 @@ def train(manifest: Manifest, certificates: str | Path, out: str | Path, *, epoc
     out = Path(out)
     certificates = Path(certificates)
     checkpoint = _resume_path(out, resume)
+    train_set, val_set = _load_corpus(certificates, cfg.context_length)
+    sizes = Sizes.of(cfg, len(train_set))
+    if epochs is not None:
+        warmup, note = cap_warmup(cfg.warmup_steps, sizes.total_steps, key="train.chargpt.warmup_steps",
+                                  override=f"--epochs {epochs}")
+        if note:
+            log(note)
+            cfg = dataclasses.replace(cfg, warmup_steps=warmup)
+    run = _start(manifest, cfg, sizes, train_set, val_set, certificates, out, checkpoint, device, log)
+    state = run.state
 
-    # -- data ------------------------------------------------------------------
-    train_set = PackedCertificates(certificates, "train", cfg.context_length)
-    val_set = PackedCertificates(certificates, "val", cfg.context_length)
+    task = progress.add_task("train", total=sizes.total_steps, completed=state["global_step"]) if progress else None
+    run.t0 = time.perf_counter()
+    while state["epoch"] < cfg.epochs and state["stopped"] is None:
+        order = epoch_order(len(train_set), cfg.seed, state["epoch"])
+        run.model.train()
+        while state["step_in_epoch"] < sizes.steps_per_epoch:
+            if max_steps is not None and state["global_step"] >= max_steps:
+                run.checkpoints.save_last(run.snapshot())
+                log(f"stopped at step {state['global_step']} (--max-steps); resume with --resume auto")
+                return _finish(out, run.config, state["history"], run.checkpoints, state, stopped_at_max=True)
+            _step(run, order)
+            if progress:
+                progress.advance(task)
+        _end_epoch(run)
+    return _finish(out, run.config, state["history"], run.checkpoints, state, stopped_at_max=False)
+
+
+def _load_corpus(certificates: Path, context_length: int) -> tuple[PackedCertificates, PackedCertificates]:
+    """train.txt and val.txt packed into rows; neither may come out empty."""
+    train_set = PackedCertificates(certificates, "train", context_length)
+    val_set = PackedCertificates(certificates, "val", context_length)
     for split, ds in (("train", train_set), ("val", val_set)):
         if len(ds) == 0:
-            raise InputError.one(str(ds.path), f"no {split} certificate fits a {cfg.context_length}-byte context "
+            raise InputError.one(str(ds.path), f"no {split} certificate fits a {context_length}-byte context "
                                  f"({ds.packed.too_long} are longer); raise [train.chargpt] context_length or "
                                  "export with [certificates] states = \"first\"")
-    rows_per_micro = cfg.micro_batch_size
-    grad_accum = max(1, math.ceil(cfg.tokens_per_batch / (rows_per_micro * cfg.context_length)))
-    rows_per_step = rows_per_micro * grad_accum
-    steps_per_epoch = math.ceil(len(train_set) / rows_per_step)
-    total_steps = cfg.epochs * steps_per_epoch
+    return train_set, val_set
 
-    # -- model and optimizer ---------------------------------------------------
+
+def _start(manifest: Manifest, cfg: CharGPTTrainer, sizes: Sizes, train_set: PackedCertificates,
+           val_set: PackedCertificates, certificates: Path, out: Path, checkpoint: Path | None, device: str,
+           log) -> _Run:
+    """Seeded model and optimizer, restored from ``checkpoint`` or fresh; ``out/config.json`` written."""
     dev = pick_device(device)
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -158,21 +240,7 @@ def train(manifest: Manifest, certificates: str | Path, out: str | Path, *, epoc
     optimizer = torch.optim.AdamW(model.optimizer_groups(cfg.weight_decay), lr=cfg.peak_lr,
                                   betas=(cfg.beta1, cfg.beta2), fused=dev.type == "cuda")
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dev.type == "cuda" else contextlib.nullcontext()
-
-    config = {
-        "trainer": dataclasses.asdict(cfg),
-        "model": dataclasses.asdict(model.config),
-        "derived": {"grad_accum": grad_accum, "rows_per_step": rows_per_step,
-                    "tokens_per_step": rows_per_step * cfg.context_length, "steps_per_epoch": steps_per_epoch,
-                    "total_steps": total_steps, "parameters": model.num_parameters(),
-                    "train_sequences": len(train_set), "val_sequences": len(val_set),
-                    "train_too_long": train_set.packed.too_long, "val_too_long": val_set.packed.too_long,
-                    "train_padding_share": round(train_set.packed.padding_share(), 6)},
-        "corpus": {"directory": str(certificates.resolve()), "files": _corpus_hashes(certificates)},
-        "manifest": {"name": manifest.name, "hash": manifest.digest()},
-        "device": str(dev), "precision": "bf16 autocast" if dev.type == "cuda" else "fp32",
-        "versions": {"torch": str(torch.__version__)},
-    }
+    config = _config(manifest, cfg, sizes, model, train_set, val_set, certificates, dev)
 
     state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "history": [], "epoch_loss": 0.0,
              "epoch_targets": 0, "stopped": None}
@@ -182,81 +250,87 @@ def train(manifest: Manifest, certificates: str | Path, out: str | Path, *, epoc
         raise InputError.one(str(out), "already holds a run: pass --resume auto to continue it, or choose another --out")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
-    checkpoints = Checkpoints(out, cfg.keep_best)
     log(f"chargpt: {model.num_parameters():,} parameters, {len(train_set):,} train / {len(val_set):,} val sequences "
-        f"of {cfg.context_length + 1} bytes, {grad_accum} x {rows_per_micro} rows per step, "
-        f"{steps_per_epoch} steps per epoch, {cfg.epochs} epochs, on {dev}")
+        f"of {cfg.context_length + 1} bytes, {sizes.grad_accum} x {sizes.rows_per_micro} rows per step, "
+        f"{sizes.steps_per_epoch} steps per epoch, {cfg.epochs} epochs, on {dev}")
+    return _Run(cfg, sizes, train_set, val_set, model, optimizer, dev, autocast, config, state, out,
+                Checkpoints(out, cfg.keep_best), log)
 
-    history = state["history"]
 
-    def snapshot() -> dict:
-        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "config": config,
-                "rng": {"torch": torch.get_rng_state(),
-                        "cuda": torch.cuda.get_rng_state_all() if dev.type == "cuda" else None},
-                **{k: state[k] for k in ("epoch", "step_in_epoch", "global_step", "history", "epoch_loss",
-                                         "epoch_targets", "stopped")}}
+def _config(manifest: Manifest, cfg: CharGPTTrainer, sizes: Sizes, model: CharGPT, train_set: PackedCertificates,
+            val_set: PackedCertificates, certificates: Path, dev: torch.device) -> dict:
+    """Everything the run depends on (``config.json``); a resumed run must match its trainer and corpus."""
+    return {
+        "trainer": dataclasses.asdict(cfg),
+        "model": dataclasses.asdict(model.config),
+        "derived": {"grad_accum": sizes.grad_accum, "rows_per_step": sizes.rows_per_step,
+                    "tokens_per_step": sizes.rows_per_step * cfg.context_length,
+                    "steps_per_epoch": sizes.steps_per_epoch, "total_steps": sizes.total_steps,
+                    "parameters": model.num_parameters(),
+                    "train_sequences": len(train_set), "val_sequences": len(val_set),
+                    "train_too_long": train_set.packed.too_long, "val_too_long": val_set.packed.too_long,
+                    "train_padding_share": round(train_set.packed.padding_share(), 6)},
+        "corpus": {"directory": str(certificates.resolve()), "files": _corpus_hashes(certificates)},
+        "manifest": {"name": manifest.name, "hash": manifest.digest()},
+        "device": str(dev), "precision": "bf16 autocast" if dev.type == "cuda" else "fp32",
+        "versions": {"torch": str(torch.__version__)},
+    }
 
-    task = progress.add_task("train", total=total_steps, completed=state["global_step"]) if progress else None
-    t0, tokens_seen = time.perf_counter(), 0
-    while state["epoch"] < cfg.epochs and state["stopped"] is None:
-        epoch = state["epoch"]
-        order = epoch_order(len(train_set), cfg.seed, epoch)
-        model.train()
-        while state["step_in_epoch"] < steps_per_epoch:
-            if max_steps is not None and state["global_step"] >= max_steps:
-                checkpoints.save_last(snapshot())
-                log(f"stopped at step {state['global_step']} (--max-steps); resume with --resume auto")
-                return _finish(out, config, history, checkpoints, state, stopped_at_max=True)
-            s = state["step_in_epoch"]
-            rows = order[s * rows_per_step:(s + 1) * rows_per_step]
-            n_targets = train_set.target_count(rows)
-            lr = lr_at(state["global_step"], cfg, total_steps)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            step_loss = 0.0
-            for m in range(0, len(rows), rows_per_micro):
-                x, y = train_set[rows[m:m + rows_per_micro]]
-                x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-                with autocast:
-                    _, loss = model(x, y, label_smoothing=cfg.label_smoothing, reduction="sum")
-                (loss / n_targets).backward()
-                step_loss += loss.item()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip).item()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            state["epoch_loss"] += step_loss
-            state["epoch_targets"] += n_targets
-            state["step_in_epoch"] += 1
-            state["global_step"] += 1
-            tokens_seen += len(rows) * cfg.context_length
-            if progress:
-                progress.advance(task)
-            if state["global_step"] % cfg.log_every == 0:
-                line = {"kind": "step", "step": state["global_step"], "epoch": epoch, "lr": lr,
-                        "train_loss": step_loss / n_targets, "grad_norm": grad_norm,
-                        "tokens_per_s": tokens_seen / (time.perf_counter() - t0)}
-                history.append(line)
-                _append(out / "metrics.jsonl", line)
 
-        # -- end of epoch: evaluate, checkpoint, maybe stop ----------------------
-        val_loss = evaluate(model, val_set, cfg.micro_batch_size, dev, autocast)
-        train_loss = state["epoch_loss"] / max(1, state["epoch_targets"])
-        line = {"kind": "epoch", "epoch": epoch + 1, "step": state["global_step"], "train_loss": train_loss,
-                "val_loss": val_loss, "val_perplexity": math.exp(val_loss), "gap": val_loss - train_loss,
-                "lr": lr_at(state["global_step"] - 1, cfg, total_steps)}
-        history.append(line)
-        _append(out / "metrics.jsonl", line)
-        epochs_seen = [h for h in history if h["kind"] == "epoch"]
-        best = min(epochs_seen, key=lambda h: (h["val_loss"], h["epoch"]))
-        log(f"epoch {epoch + 1}/{cfg.epochs}: train loss {train_loss:.4f}, val loss {val_loss:.4f} "
+def _step(run: _Run, order: np.ndarray) -> None:
+    """One optimizer step over the epoch's next rows; its loss is the mean over all their targets."""
+    cfg, sizes, state = run.cfg, run.sizes, run.state
+    s = state["step_in_epoch"]
+    rows = order[s * sizes.rows_per_step:(s + 1) * sizes.rows_per_step]
+    n_targets = run.train_set.target_count(rows)
+    lr = lr_at(state["global_step"], cfg, sizes.total_steps)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr
+    step_loss = 0.0
+    for m in range(0, len(rows), sizes.rows_per_micro):
+        x, y = run.train_set[rows[m:m + sizes.rows_per_micro]]
+        x, y = x.to(run.dev, non_blocking=True), y.to(run.dev, non_blocking=True)
+        with run.autocast:
+            _, loss = run.model(x, y, label_smoothing=cfg.label_smoothing, reduction="sum")
+        (loss / n_targets).backward()
+        step_loss += loss.item()
+    grad_norm = torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip).item()
+    run.optimizer.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    state["epoch_loss"] += step_loss
+    state["epoch_targets"] += n_targets
+    state["step_in_epoch"] += 1
+    state["global_step"] += 1
+    run.tokens_seen += len(rows) * cfg.context_length
+    if state["global_step"] % cfg.log_every == 0:
+        line = {"kind": "step", "step": state["global_step"], "epoch": state["epoch"], "lr": lr,
+                "train_loss": step_loss / n_targets, "grad_norm": grad_norm,
+                "tokens_per_s": run.tokens_seen / (time.perf_counter() - run.t0)}
+        state["history"].append(line)
+        _append(run.out / "metrics.jsonl", line)
+
+
+def _end_epoch(run: _Run) -> None:
+    """Validation loss, the epoch's metrics line, early stopping, the epoch checkpoint and the curve."""
+    cfg, state, history = run.cfg, run.state, run.state["history"]
+    epoch = state["epoch"]
+    val_loss = evaluate(run.model, run.val_set, cfg.micro_batch_size, run.dev, run.autocast)
+    train_loss = state["epoch_loss"] / max(1, state["epoch_targets"])
+    line = {"kind": "epoch", "epoch": epoch + 1, "step": state["global_step"], "train_loss": train_loss,
+            "val_loss": val_loss, "val_perplexity": math.exp(val_loss), "gap": val_loss - train_loss,
+            "lr": lr_at(state["global_step"] - 1, cfg, run.sizes.total_steps)}
+    history.append(line)
+    _append(run.out / "metrics.jsonl", line)
+    epochs_seen = [h for h in history if h["kind"] == "epoch"]
+    best = min(epochs_seen, key=lambda h: (h["val_loss"], h["epoch"]))
+    run.log(f"epoch {epoch + 1}/{cfg.epochs}: train loss {train_loss:.4f}, val loss {val_loss:.4f} "
             f"(perplexity {math.exp(val_loss):.3f}), best epoch {best['epoch']}")
-        state.update(epoch=epoch + 1, step_in_epoch=0, epoch_loss=0.0, epoch_targets=0)
-        if epoch + 1 - best["epoch"] >= cfg.patience and epoch + 1 < cfg.epochs:
-            state["stopped"] = f"val loss has not improved for {cfg.patience} epochs (best: epoch {best['epoch']})"
-            log(f"early stop: {state['stopped']}")
-        checkpoints.save_epoch(snapshot(), epoch + 1, history)
-        plot_curve(history, out / "curve.png")
-    return _finish(out, config, history, checkpoints, state, stopped_at_max=False)
+    state.update(epoch=epoch + 1, step_in_epoch=0, epoch_loss=0.0, epoch_targets=0)
+    if epoch + 1 - best["epoch"] >= cfg.patience and epoch + 1 < cfg.epochs:
+        state["stopped"] = f"val loss has not improved for {cfg.patience} epochs (best: epoch {best['epoch']})"
+        run.log(f"early stop: {state['stopped']}")
+    run.checkpoints.save_epoch(run.snapshot(), epoch + 1, history)
+    plot_curve(history, run.out / "curve.png")
 
 
 @torch.no_grad()
@@ -302,8 +376,7 @@ def _restore(path: Path, config: dict, model, optimizer, dev) -> dict:
     torch.set_rng_state(ckpt["rng"]["torch"].cpu())
     if ckpt["rng"]["cuda"] is not None and dev.type == "cuda":
         torch.cuda.set_rng_state_all(ckpt["rng"]["cuda"])
-    return {k: ckpt[k] for k in ("epoch", "step_in_epoch", "global_step", "history", "epoch_loss",
-                                 "epoch_targets", "stopped")}
+    return {k: ckpt[k] for k in STATE_KEYS}
 
 
 def _corpus_hashes(directory: Path) -> dict[str, str]:

@@ -1,7 +1,8 @@
-"""Validated readers: real files are accepted, every class of bad input is named precisely."""
+"""Validated readers of the inputs: real files are accepted, every class of bad input is named precisely."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 
@@ -12,21 +13,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prover_data import sources
 from prover_data.errors import InputError
+from prover_data.inputs import trajectories
+from prover_data.inputs.burnqed_embeddings import iter_burnqed_embeddings
+from prover_data.inputs.detect import inspect_path, validate_path
+from prover_data.inputs.leandojo import read_leandojo
+from prover_data.inputs.problems import RUNS_SHOWN
+from prover_data.inputs.search_config import read_search_config
+from prover_data.inputs.text_files import NotStreamable, json_array_items
+from prover_data.inputs.theorem_lists import read_theorem_list
+from prover_data.inputs.trajectories import MAX_TEXT_BYTES, check_trajectory_file, validate_trajectory_file
+from prover_data.inputs.whole_proofs import read_whole_proofs
 from prover_data.schema import TRAJECTORY
-from prover_data.sources import (
-    RUNS_SHOWN,
-    check_trajectory_file,
-    inspect_path,
-    iter_burnqed_embeddings,
-    read_leandojo,
-    read_search_config,
-    read_theorem_list,
-    read_whole_proofs,
-    validate_path,
-    validate_trajectory_file,
-)
 from tests.bad_inputs import CASES, GOOD_LEANDOJO, schema_with, valid_trajectory, write_trajectory
 from tests.conftest import BURNQED, SAMPLE
 
@@ -34,9 +32,10 @@ from tests.conftest import BURNQED, SAMPLE
 def _problems(case, path):
     if case.reader is None:
         return validate_path(path)[1]
+    module, function = case.reader.rsplit(".", 1)
     with pytest.raises(InputError) as e:
-        result = getattr(sources, case.reader)(path)
-        if case.reader.startswith("iter_"):
+        result = getattr(importlib.import_module(f"prover_data.inputs.{module}"), function)(path)
+        if function.startswith("iter_"):
             list(result)
     return e.value.problems
 
@@ -115,7 +114,7 @@ def test_rows_are_file_rows_across_row_groups(tmp_path):
     """Dictionaries and indices are per row group; reported rows must still be file rows."""
     cols = _big_valid(50)  # 300 rows
     cols["label"][251] = "maybe"
-    cols["state_pp"][257] = "⊢ " + "x" * (sources.MAX_TEXT_BYTES + 1)
+    cols["state_pp"][257] = "⊢ " + "x" * (MAX_TEXT_BYTES + 1)
     cols["parent_state_id"][263] = 99
     path = tmp_path / "t.parquet"
     pq.write_table(pa.table(cols, schema=TRAJECTORY), path, row_group_size=64)
@@ -190,7 +189,7 @@ def test_loop_finder_agrees_with_walking_the_links(links):
             v = int(parent[v])
         return False
 
-    assert sources._looping_rows(parent).tolist() == [v for v in range(len(parent)) if loops(v)]
+    assert trajectories._looping_rows(parent).tolist() == [v for v in range(len(parent)) if loops(v)]
 
 
 # ----------------------------------------------------------------------------- real files
@@ -249,17 +248,15 @@ def test_bundled_leandojo_sample_reads():
 
 @pytest.mark.parametrize("chunk", [1, 7, 4096])
 def test_leandojo_is_decoded_one_theorem_at_a_time_across_chunk_boundaries(chunk, tmp_path):
-    from prover_data.sources import _json_array_items, _NotStreamable
-
     path = SAMPLE / "leandojo" / "benchmark4.json"
-    assert list(_json_array_items(path, chunk_chars=chunk)) == json.loads(path.read_text(encoding="utf-8"))
+    assert list(json_array_items(path, chunk_chars=chunk)) == json.loads(path.read_text(encoding="utf-8"))
     numbers = tmp_path / "n.json"
     numbers.write_text("\ufeff [12345, 6.5e3 ,\n[], {}] \n", encoding="utf-8")
-    assert list(_json_array_items(numbers, chunk_chars=chunk)) == [12345, 6.5e3, [], {}]
+    assert list(json_array_items(numbers, chunk_chars=chunk)) == [12345, 6.5e3, [], {}]
     for bad in ('[{"a": 1}', '[1, 2] 3', '{"theorems": []}', '[1 2]'):
         numbers.write_text(bad, encoding="utf-8")
-        with pytest.raises(_NotStreamable):
-            list(_json_array_items(numbers, chunk_chars=chunk))
+        with pytest.raises(NotStreamable):
+            list(json_array_items(numbers, chunk_chars=chunk))
 
 
 # ----------------------------------------------------------------------------- embeddings

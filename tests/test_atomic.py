@@ -1,0 +1,50 @@
+"""A replaced directory is never missing: the new one is exchanged with the old in one step."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+from prover_data.atomic import _exchange, atomic_dir, recover
+
+
+def test_exchange_swaps_two_directories(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "x").write_text("a")
+    (tmp_path / "b" / "x").write_text("b")
+    assert _exchange(tmp_path / "a", tmp_path / "b")  # Linux file systems here support it
+    assert (tmp_path / "a" / "x").read_text() == "b" and (tmp_path / "b" / "x").read_text() == "a"
+
+
+def test_atomic_dir_replaces_whole_and_leaves_nothing_beside(tmp_path):
+    final = tmp_path / "out"
+    for version in ("one", "two"):
+        with atomic_dir(final) as tmp:
+            (tmp / "v").write_text(version)
+            assert (final / "v").read_text() == "one" if version == "two" else not final.exists()
+    assert (final / "v").read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_kill_after_the_exchange_leaves_the_new_result_and_recover_cleans_up(tmp_path):
+    final = tmp_path / "out"
+    with atomic_dir(final) as tmp:
+        (tmp / "v").write_text("old")
+    # a writer killed between the exchange and removing the old copy
+    script = textwrap.dedent(f"""
+        import os, shutil, signal
+        import prover_data.atomic as a
+        shutil.rmtree = lambda *_, **__: os.kill(os.getpid(), signal.SIGKILL)
+        with a.atomic_dir({str(final)!r}) as tmp:
+            (tmp / "v").write_text("new")
+    """)
+    proc = subprocess.run([sys.executable, "-c", script])
+    assert proc.returncode == -signal.SIGKILL
+    assert (final / "v").read_text() == "new"
+    assert len(list(tmp_path.iterdir())) == 2  # the old copy, under a temporary name
+    recover(final)
+    assert [p.name for p in tmp_path.iterdir()] == ["out"] and os.listdir(final) == ["v"]
