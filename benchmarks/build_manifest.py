@@ -357,7 +357,7 @@ class StageClock:
         self.t0 = time.perf_counter()
         self.stages: list[dict] = []
 
-    def add_task(self, name: str, total: int = 1, completed: int = 0) -> int:
+    def add_task(self, name: str, total: int | None = 1, completed: int = 0) -> int:
         now = time.perf_counter() - self.t0
         self.stages.append({"stage": name, "start": now, "seconds": 0.0 if completed else None})
         return len(self.stages) - 1
@@ -365,7 +365,7 @@ class StageClock:
     def advance(self, task: int, n: int) -> None:
         pass
 
-    def update(self, task: int, completed: int) -> None:
+    def update(self, task: int, completed: int, total: int | None = None) -> None:
         stage = self.stages[task]
         stage["seconds"] = time.perf_counter() - self.t0 - stage["start"]
 

@@ -31,7 +31,7 @@ better-ranked is kept), so an eval set never holds the same problem twice.
 
 ``audit`` checks any theorem list against training theorems by name and by normalized
 statement; ``audit_or_raise`` turns overlaps into an ``InputError`` naming each one.
-``build_hook`` does both inside ``build-manifest``. The report line compares the
+``BuildEvalSets`` does both inside ``build-manifest``. The report line compares the
 sets' median hypothesis count with the held-out lists' (``hypotheses``).
 """
 
@@ -141,13 +141,15 @@ def _rank(seed: int, name: str) -> tuple[float, str]:
 
 
 def build_eval_set(spec: EvalSet, manifest: Manifest, training, *, index: pa.Table | None = None,
-                   held_out: Mapping[str, pa.Table] | None = None) -> EvalSetResult:
+                   held_out: Mapping[str, pa.Table] | None = None,
+                   hashed: Callable[[str], bytes] | None = None) -> EvalSetResult:
     """Sample ``spec.size`` theorems of ``spec.pool`` disjoint from ``training`` (module docstring).
 
     ``training`` is ``{origin: names}`` (``training_theorems``) or a plain set / Arrow
     array of names. ``index`` and ``held_out`` pass lists already read; otherwise they
-    are read from the manifest's files. Raises ``InputError`` (key ``eval.sets[i].size``)
-    when the clean pool is smaller than the set.
+    are read from the manifest's files. ``hashed`` (``statement_hasher()``) shares its
+    memo of statement hashes with the caller's other sets and audit. Raises
+    ``InputError`` (key ``eval.sets[i].size``) when the clean pool is smaller than the set.
     """
     from prover_data.inputs.theorem_lists import read_theorem_list
 
@@ -173,7 +175,7 @@ def build_eval_set(spec: EvalSet, manifest: Manifest, training, *, index: pa.Tab
     names = pool.column("name").to_pylist()
     statements = pool.column("statement").to_pylist()
     reason = _excluded_by_name(names, origins, excluded_lists)
-    hashed = _statement_hasher()
+    hashed = hashed or statement_hasher()
     hashes = [hashed(s) for s in statements]
     all_training = frozenset().union(*origins.values()) if origins else frozenset()
     banned, without_statement = _banned_statements(all_training, known, excluded_lists, hashed)
@@ -231,8 +233,9 @@ def _excluded_by_name(names: list[str], origins: Mapping[str, frozenset[str]],
     return reason
 
 
-def _statement_hasher() -> Callable[[str], bytes]:
-    """``statement_hash`` with a memo: training statements mostly repeat pool statements, so each is hashed once."""
+def statement_hasher() -> Callable[[str], bytes]:
+    """``statement_hash`` with a memo: training statements mostly repeat pool statements,
+    and a build's eval sets and audit read the same lists, so each is hashed once."""
     memo: dict[str, bytes] = {}
 
     def hashed(statement: str) -> bytes:
@@ -376,10 +379,12 @@ class TrainingIndex:
     by_hash: dict[bytes, str]  # statement hash -> first training name (sorted) with it
 
     @classmethod
-    def of(cls, training_names, training_statements) -> "TrainingIndex":
+    def of(cls, training_names, training_statements,
+           hashed: Callable[[str], bytes] = statement_hash) -> "TrainingIndex":
         """``training_names``: ``{origin: names}`` or a plain set / Arrow array of names.
         ``training_statements``: statements by name (a dict, or a table with name and
         statement, e.g. the theorem index); entries of non-training names are ignored.
+        ``hashed``: ``statement_hash``, or a ``statement_hasher`` the caller shares.
         """
         where: dict[str, list[str]] = {}
         for origin, members in _by_origin(training_names).items():
@@ -389,7 +394,7 @@ class TrainingIndex:
         by_hash: dict[bytes, str] = {}
         for n in sorted(where):
             if n in statements:
-                by_hash.setdefault(statement_hash(statements[n]), n)
+                by_hash.setdefault(hashed(statements[n]), n)
         return cls({n: tuple(o) for n, o in where.items()}, by_hash)
 
     def overlaps(self, eval_theorems: pa.Table, *, source: str) -> list[Overlap]:
@@ -428,41 +433,52 @@ def audit_or_raise(eval_theorems: pa.Table, training_names, training_statements,
 # --------------------------------------------------------------------------- inside build-manifest
 
 
-def build_hook(manifest: Manifest, con, tmp: Path, stats: dict, lock) -> None:
-    """``build.BUILD_HOOKS`` entry: write every eval set, then audit sets and lists.
-
-    Runs inside the temporary build directory after the datasets are written. Sets are
-    sampled away from the training *inputs* (trajectory and base-pair theorems, a
-    superset of the outputs' theorems); the audit checks sets and ``[eval] audit``
-    lists against the inputs and the real outputs (``sft_*``, ``contrastive_*``). Any
-    overlap raises ``InputError`` and the build leaves nothing behind.
+@dataclass
+class BuildEvalSets:
+    """The eval sets of a build, in two steps: ``sample`` needs only the training inputs
+    (the build runs it on a second thread while it writes the datasets); ``finish``
+    writes the sets and audits them and the ``[eval] audit`` lists against the inputs
+    and the outputs just written (``sft_*``, ``contrastive_*``). Sets are sampled away
+    from the training *inputs* (trajectory and base-pair theorems, a superset of the
+    outputs' theorems). Any overlap raises ``InputError`` and the build leaves nothing
+    behind. The theorem index and held-out lists are the tables the build read
+    (``build_inputs.Inputs``), and each statement is hashed once for all of it.
     """
-    from prover_data.inputs.theorem_lists import read_theorem_list
 
-    if not manifest.eval.sets and not manifest.eval.audit:
-        return
-    inputs = training_theorems(con)
-    training = {**inputs, **output_theorems(tmp)}
-    index = read_theorem_list(manifest.resolve(manifest.sources.theorem_index)) \
-        if manifest.sources.theorem_index is not None else None
-    lists = {n: read_theorem_list(p) for n, p in manifest.held_out_paths().items()}
-    checker = TrainingIndex.of(training, _known_statements(index, lists))
-    stats["eval"] = {}
-    overlaps: list[Overlap] = []
-    for spec in manifest.eval.sets:
-        result = build_eval_set(spec, manifest, inputs, index=index, held_out=lists)
-        file = f"eval/{spec.name}.json"
-        (tmp / "eval").mkdir(exist_ok=True)
-        write_eval_set(result, tmp / file)
-        stats["eval"][spec.name] = {"file": file, "lines": report_lines(result), **result.stats}
-        lock.outputs[f"eval/{spec.name}"] = {"file": file, "rows": result.theorems.num_rows}
-        overlaps += checker.overlaps(result.theorems, source=file)
-    for name in manifest.eval.audit:
-        overlaps += checker.overlaps(lists[name], source=str(manifest.held_out_paths()[name]))
-    if overlaps:
-        raise overlap_error(overlaps)
-    stats["audit"] = {"lists": list(manifest.eval.audit), "sets": [s.name for s in manifest.eval.sets],
-                      "verdict": "no overlap"}
+    manifest: Manifest
+    training: dict[str, frozenset[str]]  # training_theorems(con): names by origin
+    index: pa.Table | None
+    lists: Mapping[str, pa.Table]
+    hashed: Callable[[str], bytes] = field(default_factory=statement_hasher)
+    results: list[EvalSetResult] = field(default_factory=list)
+
+    def sample(self) -> "BuildEvalSets":
+        for spec in self.manifest.eval.sets:
+            self.results.append(build_eval_set(spec, self.manifest, self.training, index=self.index,
+                                               held_out=self.lists, hashed=self.hashed))
+        return self
+
+    def finish(self, tmp: Path, stats: dict, lock) -> None:
+        m = self.manifest
+        if not m.eval.sets and not m.eval.audit:
+            return
+        training = {**self.training, **output_theorems(tmp)}
+        checker = TrainingIndex.of(training, _known_statements(self.index, self.lists), self.hashed)
+        stats["eval"] = {}
+        overlaps: list[Overlap] = []
+        for result in self.results:
+            file = f"eval/{result.name}.json"
+            (tmp / "eval").mkdir(exist_ok=True)
+            write_eval_set(result, tmp / file)
+            stats["eval"][result.name] = {"file": file, "lines": report_lines(result), **result.stats}
+            lock.outputs[f"eval/{result.name}"] = {"file": file, "rows": result.theorems.num_rows}
+            overlaps += checker.overlaps(result.theorems, source=file)
+        for name in m.eval.audit:
+            overlaps += checker.overlaps(self.lists[name], source=str(m.held_out_paths()[name]))
+        if overlaps:
+            raise overlap_error(overlaps)
+        stats["audit"] = {"lists": list(m.eval.audit), "sets": [s.name for s in m.eval.sets],
+                          "verdict": "no overlap"}
 
 
 def _known_statements(index: pa.Table | None, lists: Mapping[str, pa.Table]) -> dict[str, str]:

@@ -6,6 +6,7 @@ checks (``sql/checks/``) read from it, and neither should import the other for i
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -21,3 +22,17 @@ def sql_dir() -> Path:
 def sql_files() -> list[Path]:
     """The view files, in the order they are applied (file name)."""
     return sorted(sql_dir().glob("*.sql"))
+
+
+def sql_steps(relative: str) -> dict[str, str]:
+    """The statements of a file of named steps (``-- step: NAME`` lines), by name, in order.
+
+    Python runs them one by one, so it can read a step's result (a count) before the next.
+    """
+    text = (sql_dir() / relative).read_text(encoding="utf-8")
+    steps = {}
+    for part in re.split(r"^-- step: ", text, flags=re.M)[1:]:
+        name, _, body = part.partition("\n")
+        steps[name.strip()] = "\n".join(line for line in body.splitlines()
+                                        if not line.lstrip().startswith("--")).strip().rstrip(";")
+    return steps

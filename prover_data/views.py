@@ -2,9 +2,9 @@
 
 All data work (filtering, dedup, split, sampling) is SQL in ``sql/NN_name.sql``, one
 view per file, applied in file-name order. This module only wires inputs in: it sets
-DuckDB variables from the manifest (``getvariable('val_fraction')`` …) and registers
-the table of trajectory files. Views are lazy, so a consumer that needs one view pays
-only for that view.
+DuckDB variables from the manifest (``getvariable('val_fraction')`` …) and fills the
+input tables that are not files the SQL reads itself (base pairs, the embedding tier's
+neighbours). Views are lazy, so a consumer that needs one view pays only for that view.
 """
 
 from __future__ import annotations
@@ -14,17 +14,16 @@ import pyarrow as pa
 
 from prover_data.errors import InputError
 from prover_data.manifest import Manifest
-from prover_data.sql_files import sql_files
+from prover_data.sql_files import sql_dir, sql_files
 
 
-def trajectory_files_table(manifest: Manifest) -> pa.Table:
-    """One row per trajectory file in manifest order: ``file_order``, ``source``, ``path``.
+def trajectory_sources(manifest: Manifest) -> list[str]:
+    """Each trajectory file's source name, its stem (``iter_1``), in manifest order.
 
-    ``source`` is the file stem (``iter_1``); two files with one stem would make the
-    per-source report ambiguous, so that is an input error.
+    Two files with one stem would make the per-source report ambiguous, so that is an
+    input error.
     """
-    paths = manifest.trajectory_paths()
-    stems = [p.stem for p in paths]
+    stems = [p.stem for p in manifest.trajectory_paths()]
     dupes = sorted({s for s in stems if stems.count(s) > 1})
     if dupes:
         raise InputError.one(
@@ -32,13 +31,7 @@ def trajectory_files_table(manifest: Manifest) -> pa.Table:
             f"two trajectory files share the name {', '.join(dupes)}; sources are named by file stem",
             key="sources.trajectories",
         )
-    return pa.table(
-        {
-            "file_order": pa.array(range(len(paths)), pa.int32()),
-            "source": pa.array(stems, pa.string()),
-            "path": pa.array([str(p) for p in paths], pa.string()),
-        }
-    )
+    return stems
 
 
 def variables(manifest: Manifest) -> dict[str, object]:
@@ -47,6 +40,7 @@ def variables(manifest: Manifest) -> dict[str, object]:
     base = manifest.sources.base_pairs
     return {
         "trajectory_paths": [str(p) for p in manifest.trajectory_paths()],
+        "trajectory_sources": trajectory_sources(manifest),
         "repeated_searches": manifest.sources.repeated_searches,
         "pairing": manifest.filters.pairing,
         "own_state_sources": list(manifest.filters.own_state_sources) or [""],
@@ -70,27 +64,36 @@ def variables(manifest: Manifest) -> dict[str, object]:
     }
 
 
-EMPTY_BASE_PAIRS = pa.schema([("theorem_name", pa.string()), ("tactic_index", pa.int32()),
-                              ("state_pp", pa.string()), ("tactic", pa.string())])
+def open_inputs(manifest: Manifest, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
+    """A connection with the manifest's settings and the (empty) input tables; the views
+    come with ``define_input_views`` and ``define_views``.
 
-
-def base_pairs_table(manifest: Manifest) -> pa.Table:
-    """The manifest's base tactic pairs (LeanDojo), or an empty table of the same shape."""
-    from prover_data.inputs.leandojo import read_leandojo
-
-    base = manifest.sources.base_pairs
-    if base is None:
-        return EMPTY_BASE_PAIRS.empty_table()
-    return read_leandojo(manifest.resolve(base.path))
-
-
-def register_base_pairs(con: duckdb.DuckDBPyConnection, table: pa.Table | None) -> None:
-    """Make ``table`` (``inputs.leandojo.read_leandojo``'s columns) the ``base_pairs_input`` of ``con``.
-
-    Views bind names when queried, so this may replace the table after the views exist.
+    A build defines the input views once the files' footers are checked (DuckDB opens
+    the files to define them), loads ``trajectories`` into a table, and only then
+    defines the rest: views over a table bind several times faster than over the files.
     """
-    table = EMPTY_BASE_PAIRS.empty_table() if table is None else table.select(EMPTY_BASE_PAIRS.names)
-    con.register("base_pairs_input", table)
+    con = duckdb.connect(database)
+    for name, value in variables(manifest).items():
+        con.execute(f"SET VARIABLE {name} = ?", [value])
+    con.execute((sql_dir() / "inputs" / "tables.sql").read_text(encoding="utf-8"))
+    return con
+
+
+def define_input_views(con: duckdb.DuckDBPyConnection) -> None:
+    """The ``INPUT_VIEWS`` files: ``trajectory_files`` and ``trajectories`` over the parquet files."""
+    for f in sql_files():
+        if f.name.startswith(INPUT_VIEWS):
+            con.execute(f.read_text(encoding="utf-8"))
+
+
+def define_views(con: duckdb.DuckDBPyConnection) -> None:
+    """Every other view of ``sql/``, in file-name order."""
+    for f in sql_files():
+        if not f.name.startswith(INPUT_VIEWS):
+            con.execute(f.read_text(encoding="utf-8"))
+
+
+INPUT_VIEWS = "00_"  # sql/00_*.sql: the views over the input files themselves
 
 
 def connect(manifest: Manifest, database: str = ":memory:", *,
@@ -98,25 +101,23 @@ def connect(manifest: Manifest, database: str = ":memory:", *,
             embedding_tier: bool = True) -> duckdb.DuckDBPyConnection:
     """A connection with every ``sql/`` view defined over ``manifest``'s inputs.
 
-    ``base_pairs`` passes an already-read base pairs table (the build reads and
-    validates it once); by default it is read from the manifest's file, unless
-    ``read_base_pairs`` is false (then it is empty until ``register_base_pairs``).
-    When the manifest turns the contrastive embedding tier on, its neighbours are
-    searched here (a faiss pass over the store's vectors) unless ``embedding_tier`` is
-    false, for connections that never read ``contrastive_samples``.
+    The base pairs are ``base_pairs`` when given (``inputs.leandojo.read_leandojo``'s
+    columns), else loaded from the manifest's file unless ``read_base_pairs`` is false
+    (then empty). When the manifest turns the contrastive embedding tier on, its
+    neighbours are searched here (a faiss pass over the store's vectors) unless
+    ``embedding_tier`` is false, for connections that never read ``contrastive_samples``.
     """
-    from prover_data.embeddings import negative_tier
+    from prover_data.embeddings.negative_tier import EmbeddingTier
+    from prover_data.inputs.leandojo import load_base_pairs
 
-    con = duckdb.connect(database)
-    for name, value in variables(manifest).items():
-        con.execute(f"SET VARIABLE {name} = ?", [value])
-    con.register("trajectory_files", trajectory_files_table(manifest))
-    if base_pairs is None and read_base_pairs:
-        base_pairs = base_pairs_table(manifest)
-    register_base_pairs(con, base_pairs)
-    negative_tier.register(con, None)
-    for f in sql_files():
-        con.execute(f.read_text(encoding="utf-8"))
-    if embedding_tier and negative_tier.enabled(manifest):
-        negative_tier.register(con, negative_tier.neighbours(con, negative_tier.pin(manifest)))
+    con = open_inputs(manifest, database)
+    define_input_views(con)
+    define_views(con)
+    if base_pairs is not None:
+        con.from_arrow(base_pairs.select(["theorem_name", "tactic_index", "state_pp", "tactic"])) \
+            .insert_into("base_pairs_input")
+    elif read_base_pairs and manifest.sources.base_pairs is not None:
+        load_base_pairs(con, manifest.resolve(manifest.sources.base_pairs.path))
+    if embedding_tier:
+        EmbeddingTier(manifest).prepare(con)
     return con

@@ -1,3 +1,4 @@
+-- trajectory_files: the manifest's files in order, each named by its stem (`source`).
 -- trajectories: every input record, one row per search-tree node, in manifest order.
 -- Adds the record's provenance (source = file stem, file_order, file_row, search) and
 -- its state identity (state_hash = MD5 of the exact UTF-8 state, as identity.state_hash).
@@ -13,6 +14,11 @@
 -- theorem with a single root keeps one search whatever the row order. (A record above
 -- the first of several roots gets -1; validation refuses such a file.) Only the
 -- branch of the manifest's setting runs: DuckDB drops the other when planning.
+CREATE OR REPLACE VIEW trajectory_files AS
+SELECT (i - 1)::INTEGER AS file_order, getvariable('trajectory_sources')[i] AS source,
+       getvariable('trajectory_paths')[i] AS path
+FROM range(1, len(getvariable('trajectory_paths')) + 1) AS r(i);
+
 CREATE OR REPLACE VIEW trajectories AS
 WITH records AS (
     SELECT

@@ -2,7 +2,8 @@
 -- does, in its order: empty (state or tactic empty after strip) -> sorry (tactic
 -- contains 'sorry') -> dup ((state, tactic) already taken by an earlier record) ->
 -- usable. pairing 'parent' takes `parent_state` (sft_candidates), 'burnqed_compat' the
--- record's own state, exactly BurnQED's pair.
+-- record's own state, exactly BurnQED's pair. Pairs are compared by the state's hash
+-- (identity.state_hash of the stripped state), which the SFT outputs carry anyway.
 --
 -- "Earlier" is manifest file order first, as BurnQED walks the files. Inside one file
 -- the record kept is chosen by content -- the least (theorem_name, depth, state_id,
@@ -19,6 +20,7 @@ CREATE OR REPLACE MACRO sft_classify(pairing) AS TABLE
 WITH paired AS (
     SELECT *,
            CASE WHEN pairing = 'burnqed_compat' THEN own_state ELSE parent_state END AS state,
+           unhex(md5(state)) AS state_hash,
            CASE WHEN pairing = 'burnqed_compat' THEN depth_from_root::INTEGER ELSE parent_depth END AS depth
     FROM sft_candidates
 ), flagged AS (
@@ -26,21 +28,23 @@ WITH paired AS (
            getvariable('drop_empty') AND (state = '' OR tactic = '') AS is_empty,
            getvariable('drop_sorry') AND contains(tactic, 'sorry') AS is_sorry
     FROM paired
-), ranked AS (
-    SELECT *,
-           CASE WHEN is_empty OR is_sorry OR NOT getvariable('dedup') THEN 1
-                ELSE row_number() OVER (
-                    PARTITION BY state, tactic, (is_empty OR is_sorry)
-                    ORDER BY file_order, theorem_name, depth, state_id, search)
-           END AS occurrence
+), firsts AS (
+    -- the record that keeps each pair: the least (file_order, theorem_name, depth,
+    -- state_id, search) of the records that pass the other filters
+    SELECT state_hash, tactic,
+           arg_min(file_order, (file_order, theorem_name, depth, state_id, search)) AS first_file,
+           arg_min(file_row, (file_order, theorem_name, depth, state_id, search)) AS first_row
     FROM flagged
+    WHERE NOT is_empty AND NOT is_sorry
+    GROUP BY ALL
 )
-SELECT *,
-       CASE WHEN is_empty THEN 'empty'
-            WHEN is_sorry THEN 'sorry'
-            WHEN occurrence > 1 THEN 'dup'
+SELECT f.*,
+       CASE WHEN f.is_empty THEN 'empty'
+            WHEN f.is_sorry THEN 'sorry'
+            WHEN getvariable('dedup') AND (f.file_order, f.file_row) <> (k.first_file, k.first_row) THEN 'dup'
             ELSE 'usable' END AS status
-FROM ranked;
+FROM flagged AS f
+LEFT JOIN firsts AS k ON k.state_hash = f.state_hash AND k.tactic = f.tactic;
 
 -- sft_status: the positives classified under the manifest's pairing.
 CREATE OR REPLACE VIEW sft_status AS

@@ -6,7 +6,7 @@ SELECT
     c.file_order,
     c.state AS state_pp,
     c.tactic,
-    unhex(md5(c.state)) AS state_hash,
+    c.state_hash,
     c.depth,
     s.split
 FROM sft_status AS c

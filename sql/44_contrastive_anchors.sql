@@ -16,4 +16,4 @@ FROM (SELECT DISTINCT split, theorem_name, n FROM positives) AS t
 CROSS JOIN (SELECT unnest(range(1, getvariable('rounds') + 1)) AS round) AS r
 JOIN positives AS p
   ON p.split = t.split AND p.theorem_name = t.theorem_name
- AND p.idx = draw(getvariable('contrastive_seed') || ':positive:' || r.round || ':' || t.theorem_name) % t.n;
+ AND p.idx = (draw(getvariable('contrastive_seed') || ':positive:' || r.round || ':' || t.theorem_name) % t.n)::BIGINT;

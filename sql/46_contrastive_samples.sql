@@ -18,6 +18,11 @@
 -- by content (state hash; neighbours by rank), so the table depends on content and
 -- seed only. A split with no negatives at all yields no samples (nothing to contrast).
 --
+-- contrastive_negative_order numbers every negative record in its theorem's tier pool
+-- and in its split, under both false_negatives policies at once (one sort each: a
+-- record's number under 'exclude' counts the records before it that are not false
+-- negatives), so drawing the table under either policy is joins only.
+--
 -- contrastive_draws(policy, only_at_risk) is the table under a false_negatives policy
 -- ('exclude' or 'keep', see 41_contrastive_negatives.sql). only_at_risk limits it to
 -- the anchors whose own positive state is among the split's negatives under that
@@ -26,6 +31,16 @@
 -- draws depend on its own anchor and pools only). Under 'keep' when the manifest
 -- excludes, the embedding tier reads embedding_neighbors_keep_input, the neighbours of
 -- those anchors among the negatives 'keep' would use.
+CREATE OR REPLACE VIEW contrastive_negative_order AS
+SELECT split, theorem_name, tier, state_hash, false_negative,
+       row_number() OVER pool - 1 AS pool_idx_keep,
+       sum((NOT false_negative)::INTEGER) OVER (pool ROWS UNBOUNDED PRECEDING)::BIGINT - 1 AS pool_idx_exclude,
+       row_number() OVER whole - 1 AS split_idx_keep,
+       sum((NOT false_negative)::INTEGER) OVER (whole ROWS UNBOUNDED PRECEDING)::BIGINT - 1 AS split_idx_exclude
+FROM contrastive_negative_records
+WINDOW pool AS (PARTITION BY split, theorem_name, tier ORDER BY state_hash, file_order, search, state_id),
+       whole AS (PARTITION BY split ORDER BY state_hash, theorem_name, file_order, search, state_id);
+
 CREATE OR REPLACE MACRO contrastive_draws(policy, only_at_risk) AS TABLE
 WITH k AS (
     SELECT getvariable('k_negatives')::INTEGER AS k,
@@ -34,7 +49,11 @@ WITH k AS (
            round(getvariable('k_negatives') * getvariable('embedding_ratio'))::INTEGER AS embedding0,
            getvariable('contrastive_seed') AS seed
 ), negatives_drawn AS (
-    SELECT * FROM contrastive_negative_records WHERE policy = 'keep' OR NOT false_negative
+    SELECT split, theorem_name, tier, state_hash,
+           CASE WHEN policy = 'keep' THEN pool_idx_keep ELSE pool_idx_exclude END AS pool_idx,
+           CASE WHEN policy = 'keep' THEN split_idx_keep ELSE split_idx_exclude END AS split_idx
+    FROM contrastive_negative_order
+    WHERE policy = 'keep' OR NOT false_negative
 ), neighbours AS (
     SELECT * FROM embedding_neighbors_input WHERE policy = getvariable('false_negatives')
     UNION ALL
@@ -43,15 +62,11 @@ WITH k AS (
     SELECT * FROM contrastive_anchors AS a
     WHERE NOT only_at_risk
        OR EXISTS (SELECT 1 FROM negatives_drawn AS n WHERE n.split = a.split AND n.state_hash = a.pos_state_hash)
-), pools AS (
-    SELECT split, theorem_name, tier, state_hash,
-           row_number() OVER (PARTITION BY split, theorem_name, tier ORDER BY state_hash, file_order, search, state_id) - 1 AS idx
-    FROM negatives_drawn
 ), pool_sizes AS (
     SELECT split, theorem_name,
            count(*) FILTER (WHERE tier = 'hard') AS n_hard,
            count(*) FILTER (WHERE tier = 'medium') AS n_medium
-    FROM pools GROUP BY ALL
+    FROM negatives_drawn GROUP BY ALL
 ), neighbour_sizes AS (
     SELECT split, pos_state_hash, count(*) AS n_embedding
     FROM neighbours GROUP BY ALL
@@ -78,27 +93,22 @@ WITH k AS (
 ), same_theorem AS (
     SELECT t.split, t.theorem_name, t.round, t.position, t.tier, p.state_hash
     FROM tiered AS t
-    JOIN pools AS p
+    JOIN negatives_drawn AS p
       ON p.split = t.split AND p.theorem_name = t.theorem_name AND p.tier = t.tier
-     AND p.idx = draw(t.slot_key) % CASE t.tier WHEN 'hard' THEN t.n_hard ELSE t.n_medium END
+     AND p.pool_idx = (draw(t.slot_key) % CASE t.tier WHEN 'hard' THEN t.n_hard ELSE t.n_medium END)::BIGINT
     WHERE t.tier IN ('hard', 'medium')
 ), nearest AS (
     SELECT t.split, t.theorem_name, t.round, t.position, t.tier, e.state_hash
     FROM tiered AS t
     JOIN neighbours AS e
       ON e.split = t.split AND e.pos_state_hash = t.pos_state_hash
-     AND e.idx = draw(t.slot_key) % t.n_embedding
+     AND e.idx = (draw(t.slot_key) % t.n_embedding)::BIGINT
     WHERE t.tier = 'embedding'
-), split_negatives AS (
-    SELECT split, theorem_name, state_hash,
-           row_number() OVER (PARTITION BY split ORDER BY state_hash, theorem_name, file_order, search, state_id) - 1 AS idx,
-           count(*) OVER (PARTITION BY split) AS n
-    FROM negatives_drawn
 ), easy_tries AS (
     SELECT t.split, t.theorem_name, t.round, t.position, try.i AS attempt,
-           draw(t.slot_key || ':' || try.i) % s.n AS target
+           (draw(t.slot_key || ':' || try.i) % s.n)::BIGINT AS target
     FROM tiered AS t
-    JOIN (SELECT split, max(n) AS n FROM split_negatives GROUP BY ALL) AS s USING (split)
+    JOIN (SELECT split, count(*) AS n FROM negatives_drawn GROUP BY ALL) AS s USING (split)
     CROSS JOIN (VALUES (0), (1), (2)) AS try(i)
     WHERE t.tier = 'easy'
 ), easy AS (
@@ -106,7 +116,7 @@ WITH k AS (
            -- the first draw of another theorem; if all three hit this theorem, the third
            arg_min(n.state_hash, CASE WHEN n.theorem_name <> e.theorem_name THEN e.attempt ELSE 20 - e.attempt END) AS state_hash
     FROM easy_tries AS e
-    JOIN split_negatives AS n ON n.split = e.split AND n.idx = e.target
+    JOIN negatives_drawn AS n ON n.split = e.split AND n.split_idx = e.target
     GROUP BY ALL
 ), negatives AS (
     SELECT * FROM same_theorem

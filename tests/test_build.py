@@ -45,7 +45,7 @@ def test_build_prints_the_report_and_writes_every_output(built):
         assert pq.read_schema(out / f"{name}.parquet").remove_metadata().equals(schema), name
     for f in ("report.md", "stats.json", "lock.json", "views.duckdb", "plots/sft_sources.png", "plots/contrastive.png"):
         assert (out / f).is_file(), f
-    assert sorted(p.name for p in root.iterdir()) == [".demo.lock", "demo"]  # no temporaries left
+    assert sorted(p.name for p in root.iterdir()) == [".demo.lock", ".validated", "demo"]  # no temporaries left
 
 
 def test_report_has_the_iteration_reports_rows_and_columns(built):

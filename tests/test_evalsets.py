@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from prover_data.errors import InputError
 from prover_data.evalsets import (
-    BASE_PAIRS, TRAJECTORIES, TWIN, audit, audit_file, audit_or_raise, build_eval_set, build_hook,
-    eval_set_json, report_lines,
+    BASE_PAIRS, TRAJECTORIES, TWIN, BuildEvalSets, audit, audit_file, audit_or_raise, build_eval_set,
+    eval_set_json, report_lines, training_theorems,
 )
 from prover_data.hypotheses import hypothesis_count
 from prover_data.identity import normalize_statement, statement_hash
@@ -280,15 +280,21 @@ def test_audit_file_reports_overlaps_with_where_they_were_found(tiny):
     assert clean.overlaps == [] and clean.to_dict()["clean"]
 
 
-def test_build_hook_writes_sets_and_fails_on_contaminated_audit_list(tiny, tmp_path):
+def _build_sets(manifest) -> BuildEvalSets:
+    from prover_data.inputs.theorem_lists import read_theorem_list
     from prover_data.views import connect
 
+    index = read_theorem_list(manifest.resolve(manifest.sources.theorem_index))
+    lists = {n: read_theorem_list(p) for n, p in manifest.held_out_paths().items()}
+    return BuildEvalSets(manifest, training_theorems(connect(manifest)), index, lists).sample()
+
+
+def test_build_eval_sets_writes_sets_and_fails_on_contaminated_audit_list(tiny, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     stats, lock = {}, SimpleNamespace(outputs={})
-    con = connect(tiny.manifest)
     with pytest.raises(InputError) as e:
-        build_hook(tiny.manifest, con, out, stats, lock)
+        _build_sets(tiny.manifest).finish(out, stats, lock)
     assert "minif2f_test.json: row 0, column 'name'" in str(e.value)
     assert "row 1, column 'statement'" in str(e.value)
 
@@ -296,7 +302,7 @@ def test_build_hook_writes_sets_and_fails_on_contaminated_audit_list(tiny, tmp_p
         tiny.root, held_out={"train_eval": "held_out/train_eval.json"},
         eval_sets='[[eval.sets]]\nname = "eval_small"\nsize = 10\nseed = 42\nexclude_held_out = ["train_eval"]',
         base_pairs=True))
-    build_hook(clean_manifest, connect(clean_manifest), out, stats, lock)
+    _build_sets(clean_manifest).finish(out, stats, lock)
     doc = json.loads((out / "eval" / "eval_small.json").read_text(encoding="utf-8"))
     chosen = {t["name"] for t in doc["theorems"]}
     assert len(chosen) == 10

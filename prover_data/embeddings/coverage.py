@@ -59,8 +59,8 @@ def coverage(store_path: str | Path, manifest_embeddings, state_hashes, *, ref: 
     return Coverage(len(keys), cached, len(keys) - cached, version.id if version else None, dtype, dim, spec.as_dict())
 
 
-def build_hook(manifest, con, tmp: Path, stats: dict, lock) -> None:
-    """``build.BUILD_HOOKS`` entry: the report's "N uncached" line, at build time, for all
+def build_coverage(manifest, con, tmp: Path, stats: dict) -> None:
+    """A build stage: the report's "N uncached" line, at build time, for all
     states and for the ones the samples reference (the only ones the EBM reads).
 
     Counts against the store's HEAD as it is when the build runs, and names that

@@ -153,7 +153,33 @@ def _nearest(pinned: Pin, split: str, anchors: np.ndarray, pool: np.ndarray) -> 
     }, schema=NEIGHBOURS), found
 
 
-def register(con, found: Neighbours | None) -> None:
-    """Make ``found`` what ``contrastive_samples`` draws its embedding tier from (empty: none)."""
-    con.register(TABLE, NEIGHBOURS.empty_table() if found is None else found.table)
-    con.register(KEEP_TABLE, NEIGHBOURS.empty_table() if found is None else found.keep)
+def register(con, found: Neighbours) -> None:
+    """Make ``found`` what ``contrastive_samples`` draws its embedding tier from."""
+    for name, table in ((TABLE, found.table), (KEEP_TABLE, found.keep)):
+        con.execute(f"DELETE FROM {name}").fetchall()
+        con.from_arrow(table).insert_into(name)
+
+
+class EmbeddingTier:
+    """The embedding tier as one stage of a build, off unless the manifest turns it on.
+
+    It is what the build knows of the tier, in one place: the vectors it reads are an
+    input (``lock_entries``, pinned before the build decides whether it is up to date),
+    its neighbours are searched once the negatives exist and before the samples are
+    drawn (``prepare``), and the report says what it found (``stats``).
+    """
+
+    def __init__(self, manifest):
+        self.pinned = pin(manifest) if enabled(manifest) else None
+        self.found: Neighbours | None = None
+
+    def lock_entries(self) -> list:
+        return [self.pinned.lock_entry()] if self.pinned else []
+
+    def prepare(self, con) -> None:
+        if self.pinned:
+            self.found = neighbours(con, self.pinned)
+            register(con, self.found)
+
+    def stats(self) -> dict | None:
+        return self.found.report(self.pinned) if self.found else None

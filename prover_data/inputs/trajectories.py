@@ -56,6 +56,7 @@ from prover_data.sql_files import sql_dir
 
 MAX_TEXT_BYTES = 1 << 20  # a Lean goal or tactic over 1 MiB is a pretty-printer runaway
 _CHECKS_SQL = "checks/trajectory.sql"
+_VALUES_SQL = "checks/trajectory_values.sql"
 _TEXT_COLUMNS = [f.name for f in TRAJECTORY if pa.types.is_string(f.type)]
 
 
@@ -96,10 +97,7 @@ def validate_trajectory_file(path: str | Path,
     """Like ``check_trajectory_file``, but return the problems instead of raising."""
     path = Path(path)
     name = str(path)
-    pf, problems = open_parquet(path)
-    if pf is None:
-        return None, problems
-    problems = column_problems(name, pf.schema_arrow, TRAJECTORY)
+    problems = footer_problems(path)
     if problems:
         return None, problems
     # Text as dictionaries: each distinct state is checked once, and nothing is copied per row.
@@ -107,15 +105,56 @@ def validate_trajectory_file(path: str | Path,
     table, problems = read_columns(pf, name, TRAJECTORY.names)
     if table is None:
         return None, problems
-    if table.num_rows == 0:
-        return None, [Problem(name, "no rows: a trajectory file holds at least the root of each search",
-                              check="no_rows")]
     found = Findings(name)
     names_ok = _check_values(table, found)
     _check_tree(table, found, names_ok, repeated_searches)
     if found:
         return None, found.problems()
     return _info(path, table), []
+
+
+def footer_problems(path: Path) -> list[Problem]:
+    """What the file's footer alone shows: not a (whole) parquet file, a column missing or
+    mistyped, no rows. Cheap (no data page is read), so a build checks it before loading."""
+    pf, problems = open_parquet(path)
+    if pf is None:
+        return problems
+    problems = column_problems(str(path), pf.schema_arrow, TRAJECTORY)
+    if not problems and pf.metadata.num_rows == 0:
+        problems = [Problem(str(path), "no rows: a trajectory file holds at least the root of each search",
+                            check="no_rows")]
+    return problems
+
+
+def files_with_problems(con, repeated_searches: str, known_valid: list[int]) -> list[int]:
+    """The ``file_order`` of each loaded file with a problem, checked where it was loaded.
+
+    ``con`` holds the build's ``trajectories`` table (every file, as the views read
+    them); the value rules (``sql/checks/trajectory_values.sql``) and the tree rules
+    (``sql/checks/trajectory.sql``, the same statements the one-file validator runs) are
+    counted per file in SQL, so a clean input costs no second read. Only the files this
+    returns need ``validate_trajectory_file``, which says what is wrong. Files in
+    ``known_valid`` (validated before, see ``validation_cache``) are skipped.
+    """
+    con.execute("SET VARIABLE max_text_bytes = ?", [MAX_TEXT_BYTES])
+    con.execute("SET VARIABLE files_known_valid = ?", [known_valid or [-1]])
+    bad = {f for f, n in con.execute((sql_dir() / _VALUES_SQL).read_text(encoding="utf-8")).fetchall() if n}
+    con.execute("CREATE OR REPLACE TEMP VIEW nodes AS SELECT file_order AS file, file_row AS row, theorem_name "
+                "AS theorem, state_id, parent_state_id, depth_from_root FROM trajectories "
+                "WHERE file_order NOT IN (SELECT unnest(getvariable('files_known_valid')))")
+    con.execute("CREATE OR REPLACE TEMP VIEW theorems AS SELECT DISTINCT theorem AS code, theorem AS name FROM nodes")
+    setup, checks = _check_blocks(repeated_searches)
+    try:
+        for sql in setup:
+            con.execute(sql)
+        for c in checks:
+            bad.update(f for (f,) in con.execute(f"SELECT DISTINCT file FROM ({c['sql']})").fetchall())
+    finally:
+        for name in ("links", "node_index", "search_roots", "searched"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.execute("DROP VIEW nodes")
+        con.execute("DROP VIEW theorems")
+    return sorted(bad)
 
 
 def _check_values(table: pa.Table, found: Findings) -> bool:
@@ -201,6 +240,7 @@ def _check_tree(table: pa.Table, found: Findings, names_ok: bool, repeated_searc
     else:
         names = pa.array([f"<theorem {i}>" for i in range(len(dictionary))], pa.string())
     nodes = pa.table({
+        "file": pa.array(np.zeros(table.num_rows, dtype=np.int32)),
         "row": pa.array(np.arange(table.num_rows, dtype=np.int64)),
         "theorem": codes,
         "state_id": table.column("state_id"),

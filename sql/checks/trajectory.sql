@@ -1,14 +1,17 @@
--- Structural checks of one trajectory parquet file (the search tree), run by
--- prover_data/inputs/trajectories.py. Per-value checks (nulls, labels, UTF-8, ranges,
--- NaN) are vectorized Arrow there; what needs joins between rows is here.
+-- Structural checks of trajectory parquet files (the search trees): of one file by
+-- prover_data/inputs/trajectories.py, which also checks each value (nulls, labels,
+-- UTF-8, ranges, NaN) with Arrow; of every file of a build at once by
+-- prover_data/build_inputs.py, over the table the views read, with the values checked
+-- by checks/trajectory_values.sql. What needs joins between rows is here.
 --
 -- Input tables:
---   nodes(row, theorem, state_id, parent_state_id, depth_from_root)
---       one row per file row; `row` is the 0-based file row, `theorem` an integer
---       code of theorem_name (rows with a null name or id take part in no join)
+--   nodes(file, row, theorem, state_id, parent_state_id, depth_from_root)
+--       one row per file row; `file` numbers the files checked, `row` is the 0-based
+--       file row, `theorem` a code of theorem_name (rows with a null name or id take
+--       part in no join)
 --   theorems(code, name)   the theorem names, for messages
--- Each `check` block returns the offending rows (`row`) and `found`: what is wrong
--- with the row, shown for the first one. A block's `column` and `message` are what
+-- Each `check` block returns the offending rows (`file`, `row`) and `found`: what is
+-- wrong with the row, shown for the first one. A block's `column` and `message` are what
 -- the user reads; a block with `-- when: refuse` runs only under
 -- [sources] repeated_searches = "refuse".
 
@@ -16,27 +19,32 @@
 -- Each row's search, as sql/00_trajectories.sql numbers them: a theorem with one root
 -- (null parent, depth 0) in the file has one search, 0, whatever the row order; with
 -- several roots, each root starts a new search and a row belongs to the last root of
--- its theorem at or above it (-1 above the first).
+-- its theorem at or above it (-1 above the first). Only the rows of theorems with
+-- several roots pay for the running count.
 CREATE OR REPLACE TEMP TABLE searched AS
 WITH flagged AS (
     SELECT *, parent_state_id IS NULL AND depth_from_root = 0 AS is_root FROM nodes
+), several AS (
+    SELECT file, theorem FROM flagged WHERE is_root GROUP BY ALL HAVING count(*) > 1
 )
-SELECT *,
-       CASE WHEN count(*) FILTER (WHERE is_root) OVER (PARTITION BY theorem) <= 1 THEN 0
-            ELSE count(*) FILTER (WHERE is_root) OVER (
-                     PARTITION BY theorem ORDER BY row ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - 1
-       END AS search
-FROM flagged;
+SELECT f.*, 0 AS search
+FROM flagged AS f ANTI JOIN several AS m ON m.file = f.file AND m.theorem = f.theorem
+UNION ALL
+SELECT f.*, count(*) FILTER (WHERE f.is_root) OVER (
+           PARTITION BY f.file, f.theorem ORDER BY f.row ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - 1
+FROM flagged AS f SEMI JOIN several AS m ON m.file = f.file AND m.theorem = f.theorem;
 
 -- setup
 -- Where each search starts, for messages.
 CREATE OR REPLACE TEMP TABLE search_roots AS
-SELECT theorem, search, min(row) AS root_row FROM searched WHERE is_root GROUP BY ALL;
+SELECT file, theorem, search, min(row) AS root_row FROM searched WHERE is_root GROUP BY ALL;
 
 -- setup
--- The node a (theorem, search, state_id) triple names: its first row, if it repeats.
+-- The node a (theorem, search, state_id) triple names: its first row, if it repeats
+-- (`rows` > 1: a duplicate id).
 CREATE OR REPLACE TEMP TABLE node_index AS
-SELECT theorem, search, state_id, min(row) AS first_row, arg_min(depth_from_root, row) AS depth
+SELECT file, theorem, search, state_id, min(row) AS first_row, arg_min(depth_from_root, row) AS depth,
+       count(*) AS rows
 FROM searched
 WHERE theorem IS NOT NULL AND state_id IS NOT NULL
 GROUP BY ALL;
@@ -44,63 +52,65 @@ GROUP BY ALL;
 -- setup
 -- Every node with the row and depth of the parent it names (null when none is found).
 CREATE OR REPLACE TEMP TABLE links AS
-SELECT n.row, n.theorem, n.search, n.state_id, n.parent_state_id, n.depth_from_root,
+SELECT n.file, n.row, n.theorem, n.search, n.state_id, n.parent_state_id, n.depth_from_root,
        p.first_row AS parent_row, p.depth AS parent_depth
 FROM searched n
-LEFT JOIN node_index p ON p.theorem = n.theorem AND p.search = n.search AND p.state_id = n.parent_state_id;
+LEFT JOIN node_index p
+  ON p.file = n.file AND p.theorem = n.theorem AND p.search = n.search AND p.state_id = n.parent_state_id;
 
 -- check: repeated_search
 -- when: refuse
 -- column: parent_state_id
 -- message: a second root of its theorem: the file holds repeated searches (to read each root as a new search, set [sources] repeated_searches = "split_at_roots"; validate --repeated-searches split_at_roots)
-SELECT s.row, t.name || ' (its first search starts at row ' || r.root_row || ')' AS found
+SELECT s.file, s.row, t.name || ' (its first search starts at row ' || r.root_row || ')' AS found
 FROM searched s
-JOIN search_roots r ON r.theorem = s.theorem AND r.search = 0
+JOIN search_roots r ON r.file = s.file AND r.theorem = s.theorem AND r.search = 0
 JOIN theorems t ON t.code = s.theorem
 WHERE s.is_root AND s.search > 0;
 
 -- check: before_first_root
 -- column: parent_state_id
 -- message: a row above the first root of its theorem, which has several searches in this file: each search's rows must follow its root
-SELECT s.row, t.name || ' #' || s.state_id || ' (first root at row ' || r.root_row || ')' AS found
+SELECT s.file, s.row, t.name || ' #' || s.state_id || ' (first root at row ' || r.root_row || ')' AS found
 FROM searched s
-JOIN search_roots r ON r.theorem = s.theorem AND r.search = 0
+JOIN search_roots r ON r.file = s.file AND r.theorem = s.theorem AND r.search = 0
 JOIN theorems t ON t.code = s.theorem
 WHERE s.search < 0;
 
 -- check: duplicate_node
 -- column: state_id
 -- message: duplicate (theorem_name, state_id): node ids must be unique within one search of a theorem
-SELECT n.row, t.name || ' #' || n.state_id || ' (first at row ' || i.first_row || ')' AS found
+SELECT n.file, n.row, t.name || ' #' || n.state_id || ' (first at row ' || i.first_row || ')' AS found
 FROM searched n
-JOIN node_index i ON i.theorem = n.theorem AND i.search = n.search AND i.state_id = n.state_id
+JOIN (SELECT * FROM node_index WHERE rows > 1) i
+  ON i.file = n.file AND i.theorem = n.theorem AND i.search = n.search AND i.state_id = n.state_id
 JOIN theorems t ON t.code = n.theorem
 WHERE n.row > i.first_row;
 
 -- check: root_with_parent
 -- column: parent_state_id
 -- message: a root (depth_from_root 0) must have a null parent_state_id
-SELECT row, 'parent ' || parent_state_id AS found
+SELECT file, row, 'parent ' || parent_state_id AS found
 FROM links
 WHERE depth_from_root = 0 AND parent_state_id IS NOT NULL;
 
 -- check: orphan
 -- column: parent_state_id
 -- message: null parent_state_id below the root (only a root, at depth_from_root 0, has no parent)
-SELECT row, 'depth ' || depth_from_root AS found
+SELECT file, row, 'depth ' || depth_from_root AS found
 FROM links
 WHERE depth_from_root <> 0 AND parent_state_id IS NULL;
 
 -- check: missing_parent
 -- column: parent_state_id
 -- message: parent_state_id names no node of the same theorem (and search) in this file
-SELECT l.row, t.name || ' #' || l.parent_state_id AS found
+SELECT l.file, l.row, t.name || ' #' || l.parent_state_id AS found
 FROM links l JOIN theorems t ON t.code = l.theorem
 WHERE l.parent_state_id IS NOT NULL AND l.parent_row IS NULL AND l.search >= 0;
 
 -- check: depth_mismatch
 -- column: depth_from_root
 -- message: depth_from_root is not its parent's depth + 1
-SELECT row, depth_from_root || ' (parent at row ' || parent_row || ' has depth ' || parent_depth || ')' AS found
+SELECT file, row, depth_from_root || ' (parent at row ' || parent_row || ' has depth ' || parent_depth || ')' AS found
 FROM links
 WHERE parent_row IS NOT NULL AND depth_from_root <> parent_depth + 1;
