@@ -18,7 +18,6 @@ measured tokens/s the script also prints how long one epoch and the whole plan t
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import sys

@@ -1,6 +1,9 @@
 """False negatives in contrastive samples: what they cost an EBM, and what excluding them costs a build.
 
-    python benchmarks/false_negatives.py --data-root REPLICA [--steps 1500] [--dim 256] [--repeat 3] [--json]
+    python benchmarks/false_negatives.py [--data-root DIR | --scale 1] [--before CHECKOUT] [--steps 1500]
+                                         [--dim 256] [--repeat 3] [--json]
+
+Without ``--data-root`` it writes a replica first (``prover-data synth --scale S --seed 0``).
 
 1. **Build time.** ``prover-data build-manifest iter_4`` (cold, ``--force``, a fresh
    process each) under ``[contrastive] false_negatives = "keep"`` and ``"exclude"``,
@@ -103,7 +106,8 @@ def val_rank(head_dir: Path, build: Path, dense, cfg) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-root", type=Path, required=True, help="a replica (prover-data synth) or real inputs")
+    ap.add_argument("--data-root", type=Path, default=None, help="a replica (prover-data synth) or real inputs")
+    ap.add_argument("--scale", type=float, default=1.0, help="the replica's scale when no --data-root is given")
     ap.add_argument("--before", type=Path, default=None, help="checkout of the code before this change")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--steps", type=int, default=1500)
@@ -116,6 +120,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        if args.data_root is None:
+            from prover_data.synth import generate
+
+            args.data_root = work / "replica"
+            generate(args.data_root, scale=args.scale, seed=0)
         runs = {"keep": [], "exclude": []}
         if args.before is not None:
             runs["before"] = []

@@ -34,15 +34,11 @@ from pathlib import Path
 from typing import Callable
 
 from prover_data.atomic import atomic_dir, exclusive, recover
-from prover_data.build_inputs import Inputs, load_inputs
-from prover_data.build_outputs import ensure_views_db, write_outputs
 from prover_data.embeddings.negative_tier import EmbeddingTier
-from prover_data.evalsets import BuildEvalSets, training_theorems
 from prover_data.identity import file_digest
 from prover_data.lock import Lock, input_entries, package_versions, sql_hashes
 from prover_data.manifest import Manifest
 from prover_data.sql_files import sql_files
-from prover_data.validation_cache import ValidationCache
 
 # Views read by several outputs and statistics, computed once into temporary tables
 # (the temp schema comes first in DuckDB's search path, so every view that names them
@@ -50,7 +46,7 @@ from prover_data.validation_cache import ValidationCache
 # the spill directory past MEMORY_LIMIT: a 10M-record build (scale 16) fits in a few GiB.
 MATERIALIZED = ("theorem_split", "sft_candidates", "sft_status", "contrastive_negative_records",
                 "contrastive_negative_order", "contrastive_samples", "states", "base_pairs_classified", "sft_pairs")
-MEMORY_LIMIT = os.environ.get("PROVER_DATA_MEMORY_LIMIT", "1536MB")
+MEMORY_LIMIT_MB = int(os.environ.get("PROVER_DATA_MEMORY_LIMIT_MB", "1536"))
 THREADS = int(os.environ.get("PROVER_DATA_THREADS", "0")) or min(os.cpu_count() or 1, 8)
 
 
@@ -61,6 +57,7 @@ class BuildResult:
     up_to_date: bool
     stats: dict
     lock: Lock
+    checked: tuple[str, ...] = ()  # inputs validated by this build (the others were known clean)
 
 
 def build_dir(manifest: Manifest, build_root: str | Path = "build") -> Path:
@@ -78,7 +75,7 @@ class _Run:
     tier: EmbeddingTier
     beside: ThreadPoolExecutor  # one thread for Python work that overlaps DuckDB's
     con: object = None  # duckdb connection
-    inputs: Inputs | None = None
+    inputs: object = None  # build_inputs.Inputs
     stats: dict | None = None
     plots: Future | None = None  # the report's plots, drawn while the datasets are written
     eval_sets: Future | None = None  # evalsets.BuildEvalSets, sampled then too
@@ -106,8 +103,8 @@ def build(manifest: Manifest, build_root: str | Path = "build", *, force: bool =
             for name, stage in STAGES:
                 with stages(name) as advance:
                     stage(run, advance)
-        ensure_views_db(out)
-        return BuildResult(manifest.name, out, False, run.stats, lock)
+        _views_db(out, lock)
+        return BuildResult(manifest.name, out, False, run.stats, lock, tuple(run.inputs.checked))
 
 
 def _previous(out: Path, lock: Lock, force: bool) -> Lock | None:
@@ -117,7 +114,7 @@ def _previous(out: Path, lock: Lock, force: bool) -> Lock | None:
         return None
     old = Lock.read(previous)
     if old.fingerprint() == lock.fingerprint() and old.outputs_intact(out):
-        ensure_views_db(out)
+        _views_db(out, old)
         return old
     return None
 
@@ -125,7 +122,18 @@ def _previous(out: Path, lock: Lock, force: bool) -> Lock | None:
 # --------------------------------------------------------------------------- stages
 
 
+def _views_db(out: Path, lock: Lock) -> None:
+    from prover_data.views_db import ensure_views_db
+
+    ensure_views_db(out, [name for name, o in lock.outputs.items() if o["file"] == f"{name}.parquet"])
+
+
+# The stages import what they use: an up-to-date build imports none of it.
+
+
 def _read_inputs(run: _Run, advance) -> None:
+    from prover_data.build_inputs import load_inputs
+    from prover_data.validation_cache import ValidationCache
     from prover_data.views import define_views
 
     run.con = work_connection(run.manifest, run.tmp / ".work")
@@ -137,19 +145,24 @@ def _read_inputs(run: _Run, advance) -> None:
 
 
 def _views(run: _Run, advance) -> None:
+    from prover_data.views import materialize
+
     for view in MATERIALIZED:
         if view == "contrastive_samples":
             run.tier.prepare(run.con)
-        run.con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")
+        materialize(run.con, view)
 
 
 def _write_datasets(run: _Run, advance) -> None:
+    from prover_data.build_outputs import write_outputs
+
     for name, rows in write_outputs(run.con, run.tmp, advance).items():
         run.lock.outputs[name] = {"file": f"{name}.parquet", "rows": rows}
 
 
 def _statistics(run: _Run, advance) -> None:
     from prover_data.build_stats import collect_stats
+    from prover_data.evalsets import BuildEvalSets, training_theorems
     from prover_data.report import plots
 
     run.stats = collect_stats(run.con, run.manifest, run.inputs.sizes)
@@ -212,13 +225,31 @@ STAGES: tuple[tuple[str, Callable[[_Run, Callable[[int], None]], None]], ...] = 
 
 def work_connection(manifest: Manifest, work: Path):
     """The build's DuckDB connection over the manifest's inputs, spilling under ``work``;
-    ``views.define_views`` adds the views once the inputs are loaded."""
+    ``views.define_views`` adds the views once the inputs are loaded.
+
+    When the trajectories (their size uncompressed, from the parquet footers) would take
+    more than half of ``MEMORY_LIMIT_MB``, a database file under ``work`` is attached as
+    ``stored`` for the materialized views (``views.materialize``): kept compressed on
+    disk, they are read back at disk speed, where uncompressed temporary tables would
+    spill and be written and read again at every stage.
+    """
+    import pyarrow.parquet as pq
+
     from prover_data.views import open_inputs
 
     work.mkdir(parents=True, exist_ok=True)
     con = open_inputs(manifest)
     con.execute(f"SET threads = {THREADS}")
-    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT_MB}MB'")
+    size = 0
+    for path in manifest.trajectory_paths():
+        try:
+            meta = pq.read_metadata(path)
+        except (OSError, ValueError):  # not a parquet file: the input checks say so
+            continue
+        size += sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    if size > MEMORY_LIMIT_MB * 2**20 / 2:
+        con.execute(f"ATTACH '{(work / 'stored.duckdb').as_posix()}' AS stored")
     con.execute("SET preserve_insertion_order = true")
     con.execute(f"SET temp_directory = '{(work / 'spill').as_posix()}'")
     return con

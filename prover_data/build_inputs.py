@@ -61,7 +61,7 @@ def load_inputs(con: duckdb.DuckDBPyConnection, manifest: Manifest, digests: dic
     checked += trajectories.checked
     rows = {rel(p): n for p, n in trajectories.rows().items()}
     base = manifest.sources.base_pairs
-    if base is not None and not problems:
+    if base is not None:
         path = manifest.resolve(base.path)
         known = cache.known("leandojo", digests[path])
         try:
@@ -74,6 +74,9 @@ def load_inputs(con: duckdb.DuckDBPyConnection, manifest: Manifest, digests: dic
         raise InputError(problems)
     for path, table in lists.items():
         rows[rel(path)] = table.num_rows
+        checked.append(path)
+    if manifest.sources.search_config is not None:
+        checked.append(manifest.resolve(manifest.sources.search_config))
     trajectories.remember()
     if base is not None:
         cache.remember("leandojo", digests[manifest.resolve(base.path)])
@@ -108,15 +111,17 @@ class _Trajectories:
 
     def _load(self) -> None:
         from prover_data.inputs.trajectories import files_with_problems
-        from prover_data.views import define_input_views
+        from prover_data.views import define_input_views, materialize
 
         try:
             define_input_views(self.con)
-            self.con.execute("CREATE TEMP TABLE trajectories AS SELECT * FROM main.trajectories")
+            materialize(self.con, "trajectories")
             self._outcome["bad"] = files_with_problems(self.con, self.mode, self.known)
         except duckdb.Error as e:  # a value DuckDB cannot read as the views' types
             self._outcome["error"] = e
             self._outcome["bad"] = [i for i in range(len(self.paths)) if i not in self.known]
+        except BaseException as e:  # a bug: raised again on the build's own thread
+            self._outcome["crash"] = e
 
     def finish(self) -> list[Problem]:
         """The problems of the files the scan found wrong, named by the full validator."""
@@ -125,6 +130,8 @@ class _Trajectories:
         if self._thread is None:
             return []
         self._thread.join()
+        if "crash" in self._outcome:
+            raise self._outcome["crash"]
         problems = [q for i in self._outcome["bad"]
                     for q in validate_trajectory_file(self.paths[i], self.mode)[1]]
         if self._outcome["bad"] and not problems:

@@ -1,14 +1,14 @@
-"""How a build writes its datasets: parquet with fixed bytes, and ``views.duckdb``.
+"""How a build writes its datasets: parquet with fixed bytes.
 
 Outputs are byte-identical for the same inputs whatever DuckDB's thread schedule: each
 output view (``sql/90_outputs.sql``) orders its rows by content, and is written here
 in exact ``ROW_GROUP``-row groups, cast to and checked against its schema in
-``schema.OUTPUTS``, with no timestamp in the file.
+``schema.OUTPUTS``, with no timestamp in the file. ``views_db`` adds the DuckDB file
+over them.
 """
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +21,6 @@ from prover_data.schema import OUTPUTS
 
 ROW_GROUP = 65536
 PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True)
-VIEWS_DB = "views.duckdb"
 
 
 def write_outputs(con, directory: Path, advance=lambda n: None) -> dict[str, int]:
@@ -54,7 +53,7 @@ def write_outputs(con, directory: Path, advance=lambda n: None) -> dict[str, int
     return rows
 
 
-AHEAD = 4  # row groups pulled out of DuckDB and not yet written: bounded memory
+AHEAD = 2  # row groups pulled out of DuckDB and not yet written: bounded memory
 
 
 def _row_groups(con, query: str, schema: pa.Schema) -> Iterator[pa.Table]:
@@ -81,45 +80,3 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
         raise RuntimeError(f"output columns {batch.schema.names} differ from the contract {schema.names}")
     arrays = [batch.column(i).cast(field.type) for i, field in enumerate(schema)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def ensure_views_db(out: Path) -> None:
-    """``views.duckdb``: views over the outputs, so ``duckdb build/NAME/views.duckdb`` works.
-
-    The views name the outputs by absolute path (DuckDB resolves a relative path
-    against the working directory, not the database file), so the file is made after
-    the build directory is in place and remade when the directory has moved. It is a
-    convenience outside the lock and outside the byte-determinism promise (a DuckDB
-    database file is not byte-reproducible).
-    """
-    import duckdb
-
-    final = out / VIEWS_DB
-    targets = {name: (out.resolve() / f"{name}.parquet").as_posix() for name in OUTPUTS}
-    if final.is_file() and _views_point_at(final, targets):
-        return
-    tmp = out / f".{VIEWS_DB}.tmp-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
-    for name, target in targets.items():
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{_quote(target)}')")
-    con.close()
-    os.replace(tmp, final)
-
-
-def _views_point_at(db: Path, targets: dict[str, str]) -> bool:
-    import duckdb
-
-    try:
-        con = duckdb.connect(str(db), read_only=True)
-        try:
-            sql = dict(con.execute("SELECT view_name, sql FROM duckdb_views() WHERE NOT internal").fetchall())
-        finally:
-            con.close()
-    except duckdb.Error:
-        return False
-    return all(name in sql and _quote(t) in sql[name] for name, t in targets.items())
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")

@@ -23,12 +23,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prover_data.atomic import atomic_dir
+from prover_data.build_outputs import PARQUET_OPTIONS, ROW_GROUP
 from prover_data.errors import InputError
 from prover_data.lock import Lock
 
 SHARD_ROWS = 250_000
-ROW_GROUP = 65536
-PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True)
 # Split names on the Hub: `validation`, the name `datasets` and the viewer expect.
 SPLIT_NAMES = {"train": "train", "val": "validation"}
 
@@ -199,7 +198,7 @@ def card(configs: list[ExportConfig], sizes: dict[str, dict[str, int]],
     tagged = [c for c in configs if c.tags]
     for c in tagged:
         body += ["", f"`{c.name}` tags: " + ", ".join(f"{k} = `{json.dumps(v, sort_keys=True)}`" for k, v in c.tags.items())]
-    body += ["", "```python", "from datasets import load_dataset", f'sft = load_dataset("<repo or path>", "sft")', "```", ""]
+    body += ["", "```python", "from datasets import load_dataset", 'sft = load_dataset("<repo or path>", "sft")', "```", ""]
     body += ["## Build report", "", _demote(report), ""]
     body += ["## Provenance (lock)", "",
              f"Manifest `{lock.manifest['file']}` (content hash `{lock.manifest['hash']}`).", "",

@@ -5,8 +5,8 @@ The layout and wording follow the iteration report our users already write by ha
 ``Embeddings`` line, the eval-set lines), so a build's ``report.md`` can be pasted
 into theirs; notes under each table say where our numbers mean something more
 precise than the original (pairing, split, siblings). Rendering is a pure function
-of the stats dict (``build.collect_stats`` plus what hooks add), so the report is as
-deterministic as the stats.
+of the stats dict (``build_stats.collect_stats`` plus what later stages add), so the
+report is as deterministic as the stats.
 """
 
 from __future__ import annotations

@@ -121,3 +121,20 @@ def connect(manifest: Manifest, database: str = ":memory:", *,
     if embedding_tier:
         EmbeddingTier(manifest).prepare(con)
     return con
+
+
+def materialize(con: duckdb.DuckDBPyConnection, view: str) -> None:
+    """Compute ``view`` once: its rows kept as a table every later reader of the view reads.
+
+    A connection with a database file attached as ``stored`` (a build whose inputs do
+    not fit its memory, see ``build.work_connection``) keeps the table there, where
+    DuckDB compresses it (state texts shrink several times) and pages it in and out of
+    memory as blocks it never has to write twice; the view is redefined to read it.
+    Otherwise the table is a temporary one in memory, which the view's name finds first.
+    """
+    stored = con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = 'stored'").fetchall()[0][0]
+    if stored:
+        con.execute(f"CREATE TABLE stored.{view} AS SELECT * FROM main.{view}")
+        con.execute(f"CREATE OR REPLACE VIEW main.{view} AS SELECT * FROM stored.{view}")
+    else:
+        con.execute(f"CREATE TEMP TABLE {view} AS SELECT * FROM main.{view}")

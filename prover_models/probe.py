@@ -98,6 +98,14 @@ def probe_set(states_path: str | Path, n_per_class: int = 200, seed: int = 42, *
                     texts.take(pos).to_pylist(), texts.take(neg).to_pylist())
 
 
+def in_every_export(exports: list):
+    """``probe_set``'s ``has_vector``: the states every export (``DenseEmbeddings``) has a vector for."""
+    def has_vector(hashes) -> np.ndarray:
+        return np.logical_and.reduce([dense.lookup(hashes) >= 0 for dense in exports])
+
+    return has_vector
+
+
 class _Moments:
     """Running sum of vectors and of their norms, in float64."""
 

@@ -18,7 +18,7 @@
 -- A table macro, so the report can classify under both pairings and compare them.
 CREATE OR REPLACE MACRO sft_classify(pairing) AS TABLE
 WITH paired AS (
-    SELECT *,
+    SELECT source, file_order, file_row, search, theorem_name, state_id, depth_from_root, tactic,
            CASE WHEN pairing = 'burnqed_compat' THEN own_state ELSE parent_state END AS state,
            unhex(md5(state)) AS state_hash,
            CASE WHEN pairing = 'burnqed_compat' THEN depth_from_root::INTEGER ELSE parent_depth END AS depth

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prover_data.identity import file_digest
+from prover_data.views_db import MARKER, VIEWS_DB
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,9 +37,9 @@ def run(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
 
 
 def snapshot(build_dir: Path) -> dict[str, str]:
-    """Content hash of every visible file of a build (views.duckdb is a convenience, skipped)."""
+    """Content hash of every file of a build (views.duckdb and its marker are a convenience, skipped)."""
     return {str(p.relative_to(build_dir)): file_digest(p) for p in sorted(build_dir.rglob("*"))
-            if p.is_file() and p.name != "views.duckdb"}
+            if p.is_file() and p.name not in (VIEWS_DB, MARKER)}
 
 
 def build_is_intact(build_dir: Path) -> bool:

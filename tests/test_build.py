@@ -110,6 +110,16 @@ def test_views_duckdb_opens_the_outputs(built):
         assert con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] == lock["outputs"][name]["rows"]
 
 
+def test_a_moved_build_gets_views_that_point_at_its_new_place(built, tmp_path):
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(built[0], moved)
+    proc = run_cli("build-manifest", DEMO, "--build-dir", str(moved), "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["up_to_date"], proc.stderr
+    con = duckdb.connect(str(moved / "demo" / "views.duckdb"), read_only=True)
+    sql = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'states'").fetchall()[0][0]
+    assert str((moved / "demo").resolve()) in sql and str(built[0]) not in sql
+
+
 def test_unchanged_rebuild_is_a_noop_and_force_is_byte_identical(built):
     out = _out(built)
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.glob("*.parquet")}

@@ -17,7 +17,7 @@ from prover_data.embeddings.encode import HFEncoder
 from prover_data.embeddings.fingerprint import EncoderSpec, PROMPTS, format_prompt, resolve_model
 from prover_data.embeddings.keys import hash_states
 from prover_data.embeddings.store import Store
-from tests.conftest import REPO, run_cli
+from tests.conftest import run_cli
 from tests.embeddings_support import lean_states, tiny_llama, write_manifest, write_states
 
 TEXTS = lean_states(60, seed=1)
@@ -57,6 +57,18 @@ def test_vectors_are_the_attention_masked_mean_of_the_last_hidden_state(model):
     assert encoder.tokenizer.padding_side == "right" and encoder.tokenizer.pad_token == "</s>"
 
 
+def test_encode_batches_gives_each_batch_the_vectors_encode_gives_it(model):
+    """The look-ahead of ``encode_batches`` (tokenize the next batch before collecting this one)
+    changes when work happens, never which vectors belong to which batch, nor their bytes."""
+    encoder = HFEncoder(model, EncoderSpec(model="tiny", max_length=64), "float32", device="cpu")
+    batches = [TEXTS[0:5], TEXTS[5:13], TEXTS[13:14], TEXTS[14:20]]
+    got = list(encoder.encode_batches(iter(batches)))
+    assert [g.shape for g in got] == [(5, 32), (8, 32), (1, 32), (6, 32)]
+    for vectors, batch in zip(got, batches):
+        np.testing.assert_array_equal(vectors, encoder.encode(batch))
+    assert list(encoder.encode_batches([])) == []
+
+
 def test_prompt_formats():
     state = "x : ℕ\n⊢ x = x"
     assert format_prompt(state, "raw") == state
@@ -89,6 +101,7 @@ def test_embed_encodes_only_missing_states_and_moves_the_tag(tmp_path, model):
     project = _project(tmp_path, model, tag="emb_fp32")
     r1 = _embed(project, limit=20)
     assert (r1.encoded, r1.added, r1.missing_after, r1.tag) == (20, 20, 40, None)
+    assert 0 < r1.load_seconds < r1.seconds
     assert "not moved" in r1.tag_note
 
     status = _cli(project, "embeddings", "status", "emb", "--json")
@@ -100,6 +113,7 @@ def test_embed_encodes_only_missing_states_and_moves_the_tag(tmp_path, model):
     assert (second["cached_before"], second["encoded"], second["missing_after"], second["tag"]) == (20, 40, 0, "emb_fp32")
     third = json.loads(_cli(project, "embed", "emb", "--json").stdout)
     assert (third["encoded"], third["created"], third["version"]) == (0, False, second["version"])
+    assert third["load_seconds"] == 0  # nothing to encode: the model is not even loaded
 
     table = _cli(project, "embeddings", "status", "emb")
     assert table.returncode == 0 and "missing" in table.stdout and "60" in table.stdout

@@ -45,12 +45,14 @@ def build_manifest(name: str, data_root: Path | None, build_root: Path, force: b
         result = build(manifest, build_root, force=force, wait=wait, progress=bar)
     if as_json:
         print_json({"name": result.name, "out": str(result.out_dir), "up_to_date": result.up_to_date,
-                    "stats": result.stats, "outputs": result.lock.outputs})
+                    "stats": result.stats, "outputs": result.lock.outputs, "inputs_checked": list(result.checked)})
         return
     if result.up_to_date:
         info(f"{result.out_dir} is up to date (inputs, manifest, SQL and versions unchanged); nothing to do")
         return
     click.echo((result.out_dir / "report.md").read_text(encoding="utf-8"))
+    known = len([e for e in result.lock.inputs if e.role != "embeddings"]) - len(result.checked)
+    info(f"validated {len(result.checked)} input(s)" + (f"; {known} known clean from earlier builds" if known else ""))
     info(f"built {result.out_dir}: " + ", ".join(
         f"{k} {v['rows']:,}" for k, v in result.lock.outputs.items() if v.get("rows") is not None))
 

@@ -463,8 +463,6 @@ def probe(name: str, data_root: Path | None, build_dir: Path, embeddings_dirs: t
       prover-data probe iter_4 --checkpoints runs/iter_4/sft --base-model /models/DeepSeek-Prover-V2-7B
       prover-data probe demo --embeddings /scratch/fp16 --embeddings /scratch/bf16 --json
     """
-    import numpy as np
-
     from prover_data.build import build_dir as build_of
     from prover_data.manifest import load_manifest
     from prover_models import probe as probing
@@ -478,10 +476,7 @@ def probe(name: str, data_root: Path | None, build_dir: Path, embeddings_dirs: t
     exports = [(d, _open_dense(d, name)) for d in embeddings_dirs]
     heads = [(c, probing.export_for_head(c, exports)) for run in ebm_runs for c in probing.ebm_checkpoints(run)]
     policy = missing or (manifest.embeddings.missing if manifest.embeddings else "refuse")
-    has_vector = None
-    if policy == "skip" and exports:
-        def has_vector(hashes):
-            return np.logical_and.reduce([dense.lookup(hashes) >= 0 for _, dense in exports])
+    has_vector = probing.in_every_export([dense for _, dense in exports]) if policy == "skip" and exports else None
     states = probing.probe_set(build / "states.parquet", n_per_class, seed, has_vector=has_vector)
     found = probing.find_checkpoints(llm) if llm else []
     if found:

@@ -14,12 +14,18 @@
 * ``neighbors`` -- faiss nearest neighbours: near-duplicates, hard negatives.
 
 Heavy libraries (torch, transformers, ray, faiss) are imported only by the functions
-that need them.
+that need them; the names below are imported on first use, so importing one module of
+the package (a build's ``negative_tier``) does not import them all.
 """
 
-from prover_data.embeddings.coverage import Coverage, coverage
-from prover_data.embeddings.dense import DenseEmbeddings, export_dense, export_for_build
-from prover_data.embeddings.fingerprint import EncoderSpec
-from prover_data.embeddings.store import Store
+import importlib
 
-__all__ = ["Coverage", "coverage", "DenseEmbeddings", "export_dense", "export_for_build", "EncoderSpec", "Store"]
+_EXPORTS = {"Coverage": "coverage", "coverage": "coverage", "DenseEmbeddings": "dense", "export_dense": "dense",
+            "export_for_build": "dense", "EncoderSpec": "fingerprint", "Store": "store"}
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

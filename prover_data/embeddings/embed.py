@@ -41,6 +41,7 @@ class EmbedResult:
     tag: str | None
     tag_note: str | None
     seconds: float
+    load_seconds: float  # of ``seconds``, loading the model in this process (0 with Ray: its actors load it)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -80,6 +81,7 @@ def embed_build(manifest, build_root: str | Path = "build", *, engine: str = "lo
         texts = states.column("state_pp").take(todo).to_pylist()
         todo_keys = keys[todo]
         order = batch_order(texts, todo_keys, spec.prompt)
+        load_seconds = 0.0
         if len(todo):
             if engine == "ray":
                 from prover_data.embeddings.ray_encode import encode_with_ray
@@ -88,8 +90,9 @@ def embed_build(manifest, build_root: str | Path = "build", *, engine: str = "lo
                                 actors=actors, gpus_per_actor=gpus_per_actor, address=ray_address,
                                 num_cpus=ray_cpus, device=device, progress=progress)
             else:
-                _encode_local(writer, folder, spec, dtype, todo_keys, texts, order, batch_size=batch_size,
-                              expected_dim=emb.dim, device=device, progress=progress)
+                load_seconds = _encode_local(writer, folder, spec, dtype, todo_keys, texts, order,
+                                             batch_size=batch_size, expected_dim=emb.dim, device=device,
+                                             progress=progress)
         result = writer.commit(f"embed {manifest.name}: {len(todo):,} states encoded ({engine}, {dtype})")
     version = result.version
     missing_after = int((~store.contains(keys, spec, dtype)).sum())
@@ -109,20 +112,25 @@ def embed_build(manifest, build_root: str | Path = "build", *, engine: str = "lo
                        cached_before=int(cached.sum()), resumed=int(pending.sum()), encoded=len(todo),
                        added=result.added_rows, missing_after=missing_after, version=version.id if version else None,
                        created=result.created, tag=tag, tag_note=tag_note,
-                       seconds=round(time.perf_counter() - started, 3))
+                       seconds=round(time.perf_counter() - started, 3), load_seconds=round(load_seconds, 3))
 
 
-def _encode_local(writer, folder, spec, dtype, keys, texts, order, *, batch_size, expected_dim, device, progress):
+def _encode_local(writer, folder, spec, dtype, keys, texts, order, *, batch_size, expected_dim, device,
+                  progress) -> float:
+    """Encode ``texts`` in ``order`` into ``writer``; the seconds spent loading the model."""
     from prover_data.embeddings.encode import HFEncoder
 
+    started = time.perf_counter()
     encoder = HFEncoder(folder, spec, dtype, device=device)
+    load_seconds = time.perf_counter() - started
     if expected_dim is not None and encoder.dim != expected_dim:
         raise InputError.one(str(folder), f"the model's hidden size is {encoder.dim}, but the manifest says "
                                           f"embeddings.dim = {expected_dim}")
     task = progress.add_task(f"encoding ({encoder.device}, {dtype})", total=len(order)) if progress else None
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
-        batch_texts = [texts[i] for i in idx]
-        writer.add(keys[idx], encoder.encode(batch_texts), texts=batch_texts)
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    batch_texts = [[texts[i] for i in idx] for idx in batches]
+    for idx, batch, vectors in zip(batches, batch_texts, encoder.encode_batches(batch_texts)):
+        writer.add(keys[idx], vectors, texts=batch)
         if progress:
             progress.advance(task, len(idx))
+    return load_seconds

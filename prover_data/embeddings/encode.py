@@ -24,12 +24,15 @@ so padding is small and an out-of-memory batch shows up in the first minute.
 On CPU, torch runs float16 and bfloat16 models natively (torch >= 2.1 has CPU
 kernels for the ops these models use); the computation really happens in the
 requested dtype there too, only slower than float32. A CUDA out-of-memory error on a
-batch is retried as two half batches, down to single states.
+batch is retried as two half batches, down to single states. ``embed`` streams its
+batches through ``encode_batches``, which keeps a GPU busy while the CPU tokenizes and
+stores; ``benchmarks/encode.py`` times it against a bare transformers loop.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -76,29 +79,62 @@ class HFEncoder:
 
     def encode(self, states: list[str]) -> np.ndarray:
         """float32 [len(states), dim] mean-pooled vectors (see the module docstring)."""
+        return self._collect(self._launch_or_split(states, self._tokenize(states)))
+
+    def encode_batches(self, batches: Iterable[list[str]]) -> Iterator[np.ndarray]:
+        """``encode`` of each batch, in order, keeping the device busy between batches.
+
+        A GPU runs a batch while this process waits for its vectors; done one batch at
+        a time, the GPU would then sit idle while the next batch is tokenized and the
+        caller stores the vectors. So the next batch is tokenized before the current
+        one's vectors are collected, and launched before they are handed over: the CPU
+        work of one batch overlaps the device's work on the next. The batches and their
+        arithmetic are those of ``encode``, so the vectors are byte-identical; on a CPU
+        the steps simply run one after the other.
+        """
+        pending = None  # the launched batch: its pooled tensor (or, after a split, its vectors)
+        for states in batches:
+            tokens = self._tokenize(states)
+            done = self._collect(pending) if pending is not None else None
+            pending = self._launch_or_split(states, tokens)
+            if done is not None:
+                yield done
+        if pending is not None:
+            yield self._collect(pending)
+
+    def _launch_or_split(self, states: list[str], tokens):
+        """The batch launched; after a CUDA out-of-memory error, its vectors from two half batches."""
         import torch
 
         try:
-            return self._forward(states)
-        except torch.cuda.OutOfMemoryError:
+            return self._launch(tokens)
+        except torch.cuda.OutOfMemoryError:  # raised at allocation, before the batch runs
             if len(states) == 1:
                 raise
             torch.cuda.empty_cache()
             half = len(states) // 2
             return np.concatenate([self.encode(states[:half]), self.encode(states[half:])])
 
-    def _forward(self, states: list[str]) -> np.ndarray:
+    def _tokenize(self, states: list[str]):
+        prompts = [format_prompt(s, self.spec.prompt) for s in states]
+        return self.tokenizer(prompts, return_tensors="pt", padding=True, truncation=True,
+                              max_length=self.spec.max_length)
+
+    def _launch(self, tokens):
+        """The batch's pooled float32 vectors on the device; on a GPU they may still be computing."""
         import torch
 
-        prompts = [format_prompt(s, self.spec.prompt) for s in states]
-        batch = self.tokenizer(prompts, return_tensors="pt", padding=True, truncation=True,
-                               max_length=self.spec.max_length)
-        inputs = {k: v.to(self.device) for k, v in batch.items() if k in self._inputs}
-        with torch.no_grad():
+        with torch.inference_mode():
+            inputs = {k: v.to(self.device) for k, v in tokens.items() if k in self._inputs}
             hidden = self.model(**inputs).last_hidden_state
             mask = inputs["attention_mask"].unsqueeze(-1).float()
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
-        return pooled.float().cpu().numpy()
+            return pooled.float()
+
+    @staticmethod
+    def _collect(pooled) -> np.ndarray:
+        """Vectors on the host: waits for the device to finish the batch."""
+        return pooled if isinstance(pooled, np.ndarray) else pooled.cpu().numpy()
 
 
 def batch_order(states: list[str], keys: np.ndarray, prompt: str) -> np.ndarray:

@@ -26,15 +26,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING
 
 from prover_data.errors import InputError
 
-NEIGHBOURS = pa.schema([("split", pa.string()), ("pos_state_hash", pa.binary()), ("idx", pa.int32()),
-                        ("state_hash", pa.binary()), ("cosine", pa.float32())])
+if TYPE_CHECKING:  # numpy and pyarrow are imported where they are used: a build that is up to date needs neither
+    import numpy as np
+    import pyarrow as pa
+
+
+
+def neighbours_schema() -> "pa.Schema":
+    """``embedding_neighbors_input``: a positive's nearest negative states, ``idx`` 0 the nearest."""
+    import pyarrow as pa
+
+    return pa.schema([("split", pa.string()), ("pos_state_hash", pa.binary()), ("idx", pa.int32()),
+                      ("state_hash", pa.binary()), ("cosine", pa.float32())])
+
 TABLE = "embedding_neighbors_input"
 KEEP_TABLE = "embedding_neighbors_keep_input"
 
@@ -66,9 +74,9 @@ class Pin:
 
 @dataclass(frozen=True)
 class Neighbours:
-    table: pa.Table  # NEIGHBOURS, sorted by (split, pos_state_hash, idx)
+    table: pa.Table  # neighbours_schema(), sorted by (split, pos_state_hash, idx)
     stats: dict  # per split: anchors, anchors_with_vector, pool, pool_with_vector, mean_cosine
-    keep: pa.Table  # NEIGHBOURS under false_negatives = "keep", for the anchors at risk (see sql/45)
+    keep: pa.Table  # neighbours_schema() rows under false_negatives = "keep", for the anchors at risk (see sql/45)
 
     def report(self, pin: Pin) -> dict:
         return {"store": pin.store_rel, "ref": pin.ref, "version": pin.version_id, "encoder": pin.space.describe(),
@@ -109,6 +117,10 @@ def neighbours(con, pinned: Pin) -> Neighbours:
     ``Neighbours.keep`` holds what ``false_negatives = "keep"`` would search instead, for
     the anchors that could draw their own state (empty unless the manifest excludes).
     """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from prover_data.embeddings.keys import key_matrix
 
     states = con.sql("SELECT split, role, state_hash FROM embedding_tier_states "
@@ -130,7 +142,10 @@ def neighbours(con, pinned: Pin) -> Neighbours:
 
 
 def _nearest(pinned: Pin, split: str, anchors: np.ndarray, pool: np.ndarray) -> tuple[pa.Table, dict]:
-    """(``NEIGHBOURS`` rows of one split, counts of states with a vector and mean cosine)."""
+    """(``neighbours_schema()`` rows of one split, counts of states with a vector and mean cosine)."""
+    import numpy as np
+    import pyarrow as pa
+
     from prover_data.embeddings.keys import to_arrow
     from prover_data.embeddings.neighbors import hard_negatives
 
@@ -138,7 +153,7 @@ def _nearest(pinned: Pin, split: str, anchors: np.ndarray, pool: np.ndarray) -> 
     pool_in = pool[pinned.space.lookup(pool) >= 0]
     found = {"anchors": len(anchors_in), "pool": len(pool_in), "mean_cosine": None}
     if not len(anchors_in) or not len(pool_in):
-        return NEIGHBOURS.empty_table(), found
+        return neighbours_schema().empty_table(), found
     hashes, cosines = hard_negatives(pinned.space, anchors_in, pool_in, k=pinned.k, kind=pinned.kind)
     real = np.isfinite(cosines)
     ranks = np.cumsum(real, axis=1) - 1  # padding (a pool smaller than k) comes last
@@ -150,7 +165,7 @@ def _nearest(pinned: Pin, split: str, anchors: np.ndarray, pool: np.ndarray) -> 
         "idx": pa.array(ranks[real], pa.int32()),
         "state_hash": to_arrow(hashes[real]).cast(pa.binary()),
         "cosine": pa.array(cosines[real], pa.float32()),
-    }, schema=NEIGHBOURS), found
+    }, schema=neighbours_schema()), found
 
 
 def register(con, found: Neighbours) -> None:

@@ -132,28 +132,34 @@ def files_with_problems(con, repeated_searches: str, known_valid: list[int]) -> 
     ``con`` holds the build's ``trajectories`` table (every file, as the views read
     them); the value rules (``sql/checks/trajectory_values.sql``) and the tree rules
     (``sql/checks/trajectory.sql``, the same statements the one-file validator runs) are
-    counted per file in SQL, so a clean input costs no second read. Only the files this
-    returns need ``validate_trajectory_file``, which says what is wrong. Files in
-    ``known_valid`` (validated before, see ``validation_cache``) are skipped.
+    counted per file in SQL, so a clean input costs no second read. The tree rules run
+    one file at a time, as they would on their own: their working tables stay the size
+    of a file, not of an iteration. Only the files this returns need
+    ``validate_trajectory_file``, which says what is wrong. Files in ``known_valid``
+    (validated before, see ``validation_cache``) are skipped.
     """
     con.execute("SET VARIABLE max_text_bytes = ?", [MAX_TEXT_BYTES])
     con.execute("SET VARIABLE files_known_valid = ?", [known_valid or [-1]])
     bad = {f for f, n in con.execute((sql_dir() / _VALUES_SQL).read_text(encoding="utf-8")).fetchall() if n}
-    con.execute("CREATE OR REPLACE TEMP VIEW nodes AS SELECT file_order AS file, file_row AS row, theorem_name "
-                "AS theorem, state_id, parent_state_id, depth_from_root FROM trajectories "
-                "WHERE file_order NOT IN (SELECT unnest(getvariable('files_known_valid')))")
-    con.execute("CREATE OR REPLACE TEMP VIEW theorems AS SELECT DISTINCT theorem AS code, theorem AS name FROM nodes")
+    files = [f for (f,) in con.execute("SELECT file_order FROM trajectory_files ORDER BY ALL").fetchall()
+             if f not in known_valid]
     setup, checks = _check_blocks(repeated_searches)
     try:
-        for sql in setup:
-            con.execute(sql)
-        for c in checks:
-            bad.update(f for (f,) in con.execute(f"SELECT DISTINCT file FROM ({c['sql']})").fetchall())
+        for file in files:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW nodes AS SELECT file_order AS file, file_row AS row, "
+                        f"theorem_name AS theorem, state_id, parent_state_id, depth_from_root FROM trajectories "
+                        f"WHERE file_order = {int(file)}")
+            con.execute("CREATE OR REPLACE TEMP VIEW theorems AS "
+                        "SELECT DISTINCT theorem AS code, theorem AS name FROM nodes")
+            for sql in setup:
+                con.execute(sql)
+            if any(con.execute(f"SELECT count(*) FROM ({c['sql']})").fetchall()[0][0] for c in checks):
+                bad.add(file)
     finally:
         for name in ("links", "node_index", "search_roots", "searched"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
-        con.execute("DROP VIEW nodes")
-        con.execute("DROP VIEW theorems")
+        con.execute("DROP VIEW IF EXISTS nodes")
+        con.execute("DROP VIEW IF EXISTS theorems")
     return sorted(bad)
 
 

@@ -1,0 +1,93 @@
+"""Inputs validated before are not validated again, and a cache entry is trusted only whole."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from prover_data.build import build
+from prover_data.manifest import load_manifest
+from prover_data.validation_cache import DIRECTORY, ValidationCache, validator_digest
+from tests.test_views import A_NODES, B_NODES, make_root
+
+
+def _manifests(tmp_path):
+    """Iteration N (file a) and N+1 (files a and b) over one data root."""
+    later = make_root(tmp_path / "root", {"a": A_NODES, "b": B_NODES})
+    earlier = later.parent / "n.toml"
+    earlier.write_text(later.read_text().replace('"a.parquet", "b.parquet"', '"a.parquet"').replace('"t"', '"n"'))
+    return load_manifest(earlier), load_manifest(later)
+
+
+def test_the_next_iteration_validates_only_its_new_files(tmp_path):
+    earlier, later = _manifests(tmp_path)
+    first = build(earlier, tmp_path / "build")
+    assert first.checked == ("a.parquet",)
+    second = build(later, tmp_path / "build")
+    assert second.checked == ("b.parquet",)  # a.parquet was validated by the first build
+    cold = build(later, tmp_path / "cold")
+    assert cold.checked == ("a.parquet", "b.parquet")
+    # the same outputs either way
+    for name in ("sft_train", "contrastive_train", "states"):
+        assert second.lock.outputs[name]["hash"] == cold.lock.outputs[name]["hash"]
+
+
+def test_a_changed_file_is_validated_again_and_its_problems_reported(tmp_path):
+    earlier, later = _manifests(tmp_path)
+    build(later, tmp_path / "build")
+    broken = [n if n[1] != 4 else (n[0], 4, 99, *n[3:]) for n in A_NODES]  # a parent that does not exist
+    make_root(tmp_path / "root", {"a": broken, "b": B_NODES})
+    proc = subprocess.run([sys.executable, "-m", "prover_data", "build-manifest", str(later.path), "--build-dir",
+                           str(tmp_path / "build")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "a.parquet" in proc.stderr and "parent_state_id" in proc.stderr
+
+
+def test_an_entry_is_trusted_only_when_whole_and_for_this_validator(tmp_path):
+    cache = ValidationCache(tmp_path)
+    cache.remember("trajectory", "xxh3_128:abc", "refuse")
+    assert cache.known("trajectory", "xxh3_128:abc", "refuse")
+    assert not cache.known("trajectory", "xxh3_128:abc", "split_at_roots")  # other options
+    assert not cache.known("trajectory", "xxh3_128:abd", "refuse")  # other bytes
+    (entry,) = (tmp_path / DIRECTORY).glob("trajectory-*.json")
+    doc = json.loads(entry.read_text())
+    assert doc["validator"] == validator_digest()
+    for damage in (entry.read_text()[:-9], "", json.dumps({**doc, "validator": "xxh3_128:old"})):
+        entry.write_text(damage)  # a torn write (a kill mid-write leaves only a temporary file) or an older validator
+        assert not cache.known("trajectory", "xxh3_128:abc", "refuse")
+    (tmp_path / DIRECTORY / ".trajectory-x.json.tmp-1-abc").write_text(json.dumps(doc))
+    assert not cache.known("trajectory", "xxh3_128:abc", "refuse")  # temporaries are never read
+
+
+def test_two_builds_at_once_share_the_cache(tmp_path):
+    _, later = _manifests(tmp_path)
+    other = later.path.parent / "u.toml"
+    other.write_text(later.path.read_text().replace('name = "t"', 'name = "u"'))
+    procs = [subprocess.Popen([sys.executable, "-m", "prover_data", "build-manifest", str(m), "--build-dir",
+                               str(tmp_path / "build"), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for m in (later.path, other)]
+    outs = [p.communicate() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    entries = list((tmp_path / "build" / DIRECTORY).glob("*.json"))
+    assert len(entries) == 2 and all(json.loads(e.read_text())["kind"] == "trajectory" for e in entries)
+    assert not [p for p in (tmp_path / "build" / DIRECTORY).iterdir() if ".tmp-" in p.name]
+
+
+def test_every_bad_trajectory_is_caught_by_the_build_s_own_checks(tmp_path):
+    """The checks a build runs where it loads the trajectories miss nothing the validator refuses."""
+    import pytest
+
+    from prover_data.errors import InputError
+    from tests.bad_inputs import CASES
+
+    cases = [c for c in CASES if c.suffix == ".parquet" and "embedding" not in c.name]
+    assert len(cases) > 25
+    for i, case in enumerate(cases):
+        root = tmp_path / str(i)
+        root.mkdir()
+        bad = case.make(root / "t.parquet")
+        (root / "m.toml").write_text('name = "bad"\n[sources]\ntrajectories = ["t.parquet"]\n')
+        with pytest.raises(InputError) as e:
+            build(load_manifest(root / "m.toml"), root / "build")
+        assert str(bad) in str(e.value) and case.expect in str(e.value), case.name
+        assert not (root / "build" / "bad").exists()
