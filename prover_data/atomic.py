@@ -63,7 +63,10 @@ def recover(final: Path) -> None:
         for stale in final.parent.glob(f".{final.name}.tmp-*"):
             pid = stale.name.rsplit("-", 2)[-2]
             if not (pid.isdigit() and _alive(int(pid))):
-                shutil.rmtree(stale, ignore_errors=True)
+                if stale.is_dir():
+                    shutil.rmtree(stale, ignore_errors=True)
+                else:
+                    stale.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

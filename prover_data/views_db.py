@@ -6,15 +6,18 @@ directory is in place and remade when the directory has moved: a marker beside i
 records the directory its views point into, which an up-to-date build checks without
 opening DuckDB. Both are a convenience outside the lock and outside the
 byte-determinism promise (a DuckDB database file is not byte-reproducible).
+
+They are written into the finished build directory, so their temporaries are made beside
+it, not in it: a kill -9 while they are written leaves the build's own files exactly as
+they were, and the next writer's ``atomic.recover`` removes what it left.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import Iterable
-
-from prover_data.atomic import atomic_write_text
 
 VIEWS_DB = "views.duckdb"
 MARKER = ".views.duckdb.dir"
@@ -28,12 +31,18 @@ def ensure_views_db(out: Path, outputs: Iterable[str]) -> None:
         return
     import duckdb
 
-    tmp = out / f".{VIEWS_DB}.tmp-{os.getpid()}"
-    tmp.unlink(missing_ok=True)
+    tmp = _temporary(out, "views")
     con = duckdb.connect(str(tmp))
     for name in outputs:
         target = f"{here}/{name}.parquet".replace("'", "''")
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{target}')")
     con.close()
     os.replace(tmp, final)
-    atomic_write_text(marker, here)
+    tmp = _temporary(out, "marker")
+    tmp.write_text(here, encoding="utf-8")
+    os.replace(tmp, marker)
+
+
+def _temporary(out: Path, what: str) -> Path:
+    """A fresh path beside ``out`` that ``atomic.recover(out)`` removes once its process is gone."""
+    return out.parent / f".{out.name}.tmp-{what}-{os.getpid()}-{uuid.uuid4().hex[:8]}"

@@ -8,6 +8,9 @@ import subprocess
 import sys
 import textwrap
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from prover_data.atomic import _exchange, atomic_dir, recover
 
 
@@ -48,3 +51,31 @@ def test_a_kill_after_the_exchange_leaves_the_new_result_and_recover_cleans_up(t
     assert len(list(tmp_path.iterdir())) == 2  # the old copy, under a temporary name
     recover(final)
     assert [p.name for p in tmp_path.iterdir()] == ["out"] and os.listdir(final) == ["v"]
+
+
+def test_a_kill_while_views_duckdb_is_made_leaves_the_build_untouched(tmp_path):
+    """views.duckdb is made in a finished build: its temporaries lie beside it, never in it."""
+    out = tmp_path / "build" / "demo"
+    out.mkdir(parents=True)
+    pq.write_table(pa.table({"n": [1]}), out / "states.parquet")
+    before = sorted(os.listdir(out))
+    for step in (1, 2):  # killed as views.duckdb, then as its marker, is put in place
+        script = textwrap.dedent(f"""
+            import os, signal
+            from pathlib import Path
+            import prover_data.views_db as v
+            calls = []
+            def replace(a, b):
+                calls.append(a)
+                if len(calls) == {step}:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                os.rename(a, b)
+            v.os.replace = replace
+            v.ensure_views_db(Path({str(out)!r}), ["states"])
+        """)
+        proc = subprocess.run([sys.executable, "-c", script])
+        assert proc.returncode == -signal.SIGKILL
+        assert sorted(os.listdir(out)) == (before if step == 1 else sorted(before + ["views.duckdb"]))
+        assert any(p.name.startswith(".demo.tmp-") for p in out.parent.iterdir())
+    recover(out)
+    assert [p.name for p in out.parent.iterdir()] == ["demo"]
