@@ -57,6 +57,7 @@ from prover_data.sql_files import sql_dir
 MAX_TEXT_BYTES = 1 << 20  # a Lean goal or tactic over 1 MiB is a pretty-printer runaway
 _CHECKS_SQL = "checks/trajectory.sql"
 _VALUES_SQL = "checks/trajectory_values.sql"
+_NODES_SQL = "checks/trajectory_nodes.sql"
 _TEXT_COLUMNS = [f.name for f in TRAJECTORY if pa.types.is_string(f.type)]
 
 
@@ -145,12 +146,9 @@ def files_with_problems(con, repeated_searches: str, known_valid: list[int]) -> 
              if f not in known_valid]
     setup, checks = _check_blocks(repeated_searches)
     try:
+        con.execute((sql_dir() / _NODES_SQL).read_text(encoding="utf-8"))
         for file in files:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW nodes AS SELECT file_order AS file, file_row AS row, "
-                        f"theorem_name AS theorem, state_id, parent_state_id, depth_from_root FROM trajectories "
-                        f"WHERE file_order = {int(file)}")
-            con.execute("CREATE OR REPLACE TEMP VIEW theorems AS "
-                        "SELECT DISTINCT theorem AS code, theorem AS name FROM nodes")
+            con.execute("SET VARIABLE check_file = ?", [file])
             for sql in setup:
                 con.execute(sql)
             if any(con.execute(f"SELECT count(*) FROM ({c['sql']})").fetchall()[0][0] for c in checks):
