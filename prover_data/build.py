@@ -20,7 +20,8 @@ are what the existing lock records, and its outputs are intact, the build is a n
 4. *statistics* (``build_stats``; the report's plots are drawn, and the eval sets
    sampled, on a second thread from here on), 5. *write datasets* (``build_outputs``),
    6. *eval sets*, written and audited against the datasets (``evalsets``), 7. the
-   embedding store's *coverage* of the states, 8. *report*, 9. *lock*.
+   embedding store's *coverage* of the states (counted on the second thread during
+   6), 8. *report*, 9. *lock*.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class _Run:
     stats: dict | None = None
     plots: Future | None = None  # the report's plots, drawn while the datasets are written
     eval_sets: Future | None = None  # evalsets.BuildEvalSets, sampled then too
+    coverage: Future | None = None  # the embedding store's coverage, counted beside the eval sets' audit
 
 
 def build(manifest: Manifest, build_root: str | Path = "build", *, force: bool = False, wait: bool = False,
@@ -177,13 +179,15 @@ def _statistics(run: _Run, advance) -> None:
 
 
 def _eval_sets(run: _Run, advance) -> None:
+    from prover_data.embeddings.coverage import build_coverage
+
+    # Both read the written datasets on one core each: the store's coverage runs beside the audit.
+    run.coverage = run.beside.submit(build_coverage, run.manifest, run.con, run.tmp, run.stats)
     run.eval_sets.result().finish(run.tmp, run.stats, run.lock)
 
 
 def _embedding_coverage(run: _Run, advance) -> None:
-    from prover_data.embeddings.coverage import build_coverage
-
-    build_coverage(run.manifest, run.con, run.tmp, run.stats)
+    run.coverage.result()
 
 
 def _report(run: _Run, advance) -> None:

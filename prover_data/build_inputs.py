@@ -11,8 +11,10 @@ read once, by whatever uses it:
   while Python reads the theorem lists. Only a file with a count, or every file when
   DuckDB cannot read them, is read a second time, by the validator that names each
   problem;
-* the LeanDojo base pairs: DuckDB's JSON reader into ``base_pairs_input``
-  (``inputs.leandojo.load_base_pairs``);
+* the LeanDojo base pairs: DuckDB's JSON reader (``inputs.leandojo.load_base_pairs``),
+  on a cursor of its own beside the trajectories: one JSON array is read on one core,
+  which the trajectories' checks leave partly idle; the pairs then go into
+  ``base_pairs_input``;
 * theorem index, held-out lists and search config: the Python readers, once; the
   eval sets and the report take the tables from here.
 
@@ -56,20 +58,19 @@ def load_inputs(con: duckdb.DuckDBPyConnection, manifest: Manifest, digests: dic
     checked: list[Path] = []
     trajectories = _Trajectories(con, manifest, digests, cache)
     problems += trajectories.start()
+    base = manifest.sources.base_pairs
+    base_pairs = _BasePairs(con, manifest.resolve(base.path), cache, digests) if base is not None else None
     lists = _read_lists(manifest, problems)
     problems += trajectories.finish()
     checked += trajectories.checked
     rows = {rel(p): n for p, n in trajectories.rows().items()}
-    base = manifest.sources.base_pairs
-    if base is not None:
-        path = manifest.resolve(base.path)
-        known = cache.known("leandojo", digests[path])
+    if base_pairs is not None:
         try:
-            rows[rel(path)] = load_base_pairs(con, path, checked=not known)
+            rows[rel(base_pairs.path)] = base_pairs.finish()
         except InputError as e:
             problems += e.problems
-        if not known:
-            checked.append(path)
+        if not base_pairs.known:
+            checked.append(base_pairs.path)
     if problems:
         raise InputError(problems)
     for path, table in lists.items():
@@ -149,6 +150,37 @@ class _Trajectories:
         for i, digest in enumerate(self.digests):
             if i not in self.known:
                 self.cache.remember("trajectory", digest, self.mode)
+
+
+class _BasePairs:
+    """The LeanDojo file, read and checked by DuckDB on a cursor and a thread of their own,
+    so its single-core JSON parse runs while the trajectories load and are checked."""
+
+    def __init__(self, con, path: Path, cache: ValidationCache, digests: dict[Path, str]):
+        self.con, self.path = con, path
+        self.known = cache.known("leandojo", digests[path])
+        self._outcome: dict = {}
+        self._thread = threading.Thread(target=self._load, name="load base pairs")
+        self._thread.start()
+
+    def _load(self) -> None:
+        cursor = self.con.cursor()  # its own temporary tables: the pairs come back as Arrow
+        try:
+            load_base_pairs(cursor, self.path, checked=not self.known)
+            self._outcome["pairs"] = cursor.sql("SELECT * FROM base_pairs_input").to_arrow_table()
+        except BaseException as e:  # an InputError, or a bug: raised again on the build's thread
+            self._outcome["error"] = e
+        finally:
+            cursor.close()
+
+    def finish(self) -> int:
+        """The traced tactics, now in ``base_pairs_input``; the file's ``InputError`` if any."""
+        self._thread.join()
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        pairs = self._outcome["pairs"]
+        self.con.from_arrow(pairs).insert_into("base_pairs_input")
+        return pairs.num_rows
 
 
 def _read_lists(manifest: Manifest, problems: list[Problem]) -> dict[Path, pa.Table]:

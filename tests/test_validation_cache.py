@@ -91,3 +91,41 @@ def test_every_bad_trajectory_is_caught_by_the_build_s_own_checks(tmp_path):
             build(load_manifest(root / "m.toml"), root / "build")
         assert str(bad) in str(e.value) and case.expect in str(e.value), case.name
         assert not (root / "build" / "bad").exists()
+
+
+def test_every_bad_leandojo_file_is_named_by_the_build_beside_the_trajectories_problems(tmp_path):
+    """The LeanDojo file is read and checked on a thread beside the trajectories: its
+    problems come back to the build, together with a bad trajectory file's."""
+    import pytest
+
+    from prover_data.errors import InputError
+    from tests.bad_inputs import CASES, GOOD_LEANDOJO, valid_trajectory, write_trajectory
+
+    cases = [c for c in CASES if c.name.startswith("LeanDojo")]
+    assert len(cases) >= 3
+    for i, case in enumerate(cases):
+        root = tmp_path / str(i)
+        root.mkdir()
+        bad = case.make(root / "benchmark4.json")
+        write_trajectory(root / "t.parquet", valid_trajectory())
+        (root / "m.toml").write_text('name = "bad"\n[sources]\ntrajectories = ["t.parquet"]\n'
+                                     '[sources.base_pairs]\npath = "benchmark4.json"\n')
+        with pytest.raises(InputError) as e:
+            build(load_manifest(root / "m.toml"), root / "build")
+        assert str(bad) in str(e.value) and case.expect in str(e.value), case.name
+        assert not (root / "build" / "bad").exists()
+        # a good LeanDojo file loads in full
+        bad.write_text(json.dumps([GOOD_LEANDOJO, {**GOOD_LEANDOJO, "full_name": "Nat.bar"}]), encoding="utf-8")
+        result = build(load_manifest(root / "m.toml"), root / "build")
+        assert {e.path: e.rows for e in result.lock.inputs}["benchmark4.json"] == 2
+
+    both = tmp_path / "both"
+    both.mkdir()
+    bad_json = cases[0].make(both / "benchmark4.json")
+    bad_parquet = next(c for c in CASES if c.suffix == ".parquet" and "embedding" not in c.name)
+    bad_trajectory = bad_parquet.make(both / "t.parquet")
+    (both / "m.toml").write_text('name = "bad"\n[sources]\ntrajectories = ["t.parquet"]\n'
+                                 '[sources.base_pairs]\npath = "benchmark4.json"\n')
+    with pytest.raises(InputError) as e:
+        build(load_manifest(both / "m.toml"), both / "build")
+    assert str(bad_json) in str(e.value) and str(bad_trajectory) in str(e.value)
