@@ -11,10 +11,10 @@ read once, by whatever uses it:
   while Python reads the theorem lists. Only a file with a count, or every file when
   DuckDB cannot read them, is read a second time, by the validator that names each
   problem;
-* the LeanDojo base pairs: DuckDB's JSON reader (``inputs.leandojo.load_base_pairs``),
-  on a cursor of its own beside the trajectories: one JSON array is read on one core,
-  which the trajectories' checks leave partly idle; the pairs then go into
-  ``base_pairs_input``;
+* the LeanDojo base pairs: DuckDB's JSON reader into ``base_pairs_input``
+  (``inputs.leandojo.load_base_pairs``), on a cursor of its own beside the
+  trajectories: one JSON array is parsed on one core, which the trajectories' checks
+  leave partly idle;
 * theorem index, held-out lists and search config: the Python readers, once; the
   eval sets and the report take the tables from here.
 
@@ -164,23 +164,20 @@ class _BasePairs:
         self._thread.start()
 
     def _load(self) -> None:
-        cursor = self.con.cursor()  # its own temporary tables: the pairs come back as Arrow
+        cursor = self.con.cursor()  # same database: base_pairs_input is shared, not temporary
         try:
-            load_base_pairs(cursor, self.path, checked=not self.known)
-            self._outcome["pairs"] = cursor.sql("SELECT * FROM base_pairs_input").to_arrow_table()
+            self._outcome["rows"] = load_base_pairs(cursor, self.path, checked=not self.known)
         except BaseException as e:  # an InputError, or a bug: raised again on the build's thread
             self._outcome["error"] = e
         finally:
             cursor.close()
 
     def finish(self) -> int:
-        """The traced tactics, now in ``base_pairs_input``; the file's ``InputError`` if any."""
+        """The traced tactics now in ``base_pairs_input``; the file's ``InputError`` if any."""
         self._thread.join()
         if "error" in self._outcome:
             raise self._outcome["error"]
-        pairs = self._outcome["pairs"]
-        self.con.from_arrow(pairs).insert_into("base_pairs_input")
-        return pairs.num_rows
+        return self._outcome["rows"]
 
 
 def _read_lists(manifest: Manifest, problems: list[Problem]) -> dict[Path, pa.Table]:

@@ -26,7 +26,7 @@ SELECT count(*) FILTER (WHERE coalesce(json_type(full_name), '') <> 'VARCHAR' OR
 FROM leandojo_raw;
 
 -- step: pairs
-CREATE OR REPLACE TEMP TABLE base_pairs_input AS
+CREATE OR REPLACE TABLE base_pairs_input AS
 SELECT full_name ->> '$' AS theorem_name, position::INTEGER AS tactic_index,
        t.state_before ->> '$' AS state_pp, t.tactic ->> '$' AS tactic
 FROM (SELECT full_name, unnest(traced_tactics) AS t, unnest(range(len(traced_tactics))) AS position
