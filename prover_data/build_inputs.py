@@ -58,8 +58,10 @@ def load_inputs(con: duckdb.DuckDBPyConnection, manifest: Manifest, digests: dic
     checked: list[Path] = []
     trajectories = _Trajectories(con, manifest, digests, cache)
     problems += trajectories.start()
-    base = manifest.sources.base_pairs
-    base_pairs = _BasePairs(con, manifest.resolve(base.path), cache, digests) if base is not None else None
+    base_pairs = None
+    if manifest.sources.base_pairs is not None:
+        path = manifest.resolve(manifest.sources.base_pairs.path)
+        base_pairs = _BasePairs(con, path, cache, digests[path])
     lists = _read_lists(manifest, problems)
     problems += trajectories.finish()
     checked += trajectories.checked
@@ -79,8 +81,8 @@ def load_inputs(con: duckdb.DuckDBPyConnection, manifest: Manifest, digests: dic
     if manifest.sources.search_config is not None:
         checked.append(manifest.resolve(manifest.sources.search_config))
     trajectories.remember()
-    if base is not None:
-        cache.remember("leandojo", digests[manifest.resolve(base.path)])
+    if base_pairs is not None:
+        base_pairs.remember()
     index = manifest.resolve(manifest.sources.theorem_index) if manifest.sources.theorem_index else None
     return Inputs(rows, {p.stem: p.stat().st_size for p in manifest.trajectory_paths()},
                   lists.get(index), {n: lists[p] for n, p in manifest.held_out_paths().items()},
@@ -156,9 +158,9 @@ class _BasePairs:
     """The LeanDojo file, read and checked by DuckDB on a cursor and a thread of their own,
     so its single-core JSON parse runs while the trajectories load and are checked."""
 
-    def __init__(self, con, path: Path, cache: ValidationCache, digests: dict[Path, str]):
-        self.con, self.path = con, path
-        self.known = cache.known("leandojo", digests[path])
+    def __init__(self, con, path: Path, cache: ValidationCache, digest: str):
+        self.con, self.path, self.cache, self.digest = con, path, cache, digest
+        self.known = cache.known("leandojo", digest)
         self._outcome: dict = {}
         self._thread = threading.Thread(target=self._load, name="load base pairs")
         self._thread.start()
@@ -178,6 +180,9 @@ class _BasePairs:
         if "error" in self._outcome:
             raise self._outcome["error"]
         return self._outcome["rows"]
+
+    def remember(self) -> None:
+        self.cache.remember("leandojo", self.digest)
 
 
 def _read_lists(manifest: Manifest, problems: list[Problem]) -> dict[Path, pa.Table]:

@@ -35,13 +35,13 @@ if TYPE_CHECKING:  # numpy and pyarrow are imported where they are used: a build
     import pyarrow as pa
 
 
-
 def neighbours_schema() -> "pa.Schema":
     """``embedding_neighbors_input``: a positive's nearest negative states, ``idx`` 0 the nearest."""
     import pyarrow as pa
 
     return pa.schema([("split", pa.string()), ("pos_state_hash", pa.binary()), ("idx", pa.int32()),
                       ("state_hash", pa.binary()), ("cosine", pa.float32())])
+
 
 TABLE = "embedding_neighbors_input"
 KEEP_TABLE = "embedding_neighbors_keep_input"
