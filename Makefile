@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)   # minutes to an hour; figures go to docs/benchmarks.md by hand
-	for b in build_manifest validate evalsets embeddings encode embedding_tier ebm false_negatives sft chargpt reliability explore; do \
+	for b in build_manifest validate evalsets embeddings encode embedding_tier ebm false_negatives labels sft chargpt reliability explore; do \
 	  $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import duckdb
 
+from prover_data.build_files import Build
 from prover_data.manifest import Manifest, load_manifest
-from prover_data.schema import OUTPUTS
 
 
 class Dataset:
@@ -29,11 +29,10 @@ class Dataset:
         from prover_data.views import connect
 
         self.manifest = manifest
-        self.build_dir = Path(build_root) / manifest.name
+        self.build = Build(manifest, build_root)
         self.con = connect(manifest)
         self.outputs: list[str] = []
-        for name in OUTPUTS:
-            path = self.build_dir / f"{name}.parquet"
+        for name, path in self.build.outputs().items():
             if path.is_file():
                 literal = path.resolve().as_posix().replace("'", "''")
                 self.con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{literal}')")
@@ -50,7 +49,7 @@ class Dataset:
             "SELECT view_name FROM duckdb_views() WHERE NOT internal ORDER BY view_name").fetchall()]
 
     def __getattr__(self, name: str) -> duckdb.DuckDBPyRelation:
-        if name.startswith("_") or name in ("manifest", "build_dir", "con", "outputs"):
+        if name.startswith("_") or name in ("manifest", "build", "con", "outputs"):
             raise AttributeError(name)
         if name not in self.views():
             raise AttributeError(f"no view or output named {name!r} (have: {', '.join(self.views())})")

@@ -22,6 +22,10 @@ are what the existing lock records, and its outputs are intact, the build is a n
    6. *eval sets*, written and audited against the datasets (``evalsets``), 7. the
    embedding store's *coverage* of the states (counted on the second thread during
    6), 8. *report*, 9. *lock*.
+
+Each stage that finds figures keeps them as its own value in the ``_Run``;
+``build_record`` assembles ``stats.json`` and the lock's outputs from them (stages 8
+and 9). Every file is named by ``build_files.Build``.
 """
 
 from __future__ import annotations
@@ -30,26 +34,28 @@ import json
 import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from prover_data.atomic import atomic_dir, exclusive, recover
+from prover_data.build_files import Build
 from prover_data.embeddings.negative_tier import EmbeddingTier
-from prover_data.identity import file_digest
 from prover_data.lock import Lock, input_entries, package_versions, sql_hashes
 from prover_data.manifest import Manifest
-from prover_data.sql_files import sql_files
+from prover_data.schema import OUTPUTS
 
 # Views read by several outputs and statistics, computed once into temporary tables
 # (the temp schema comes first in DuckDB's search path, so every view that names them
-# reads the table; ``trajectories`` is loaded with the inputs). DuckDB offloads them to
+# reads the table; ``trajectory_records`` is loaded with the inputs). DuckDB offloads them to
 # the spill directory past MEMORY_LIMIT: a 10M-record build (scale 16) fits in a few GiB.
-MATERIALIZED = ("theorem_split", "sft_candidates", "sft_status", "contrastive_negative_records",
-                "contrastive_negative_order", "contrastive_samples", "states", "base_pairs_classified", "sft_pairs")
+MATERIALIZED = ("trajectory_links", "trajectory_distances", "theorem_split", "sft_candidates", "sft_status", "contrastive_negative_records",
+                "contrastive_negative_order", "contrastive_samples", "states", "base_pairs_classified", "sft_pairs",
+                "preference_pairs", "value_targets")
 MEMORY_LIMIT_MB = int(os.environ.get("PROVER_DATA_MEMORY_LIMIT_MB", "1536"))
 WRITE_MEMORY_LIMIT_MB = MEMORY_LIMIT_MB * 2 // 3
 THREADS = int(os.environ.get("PROVER_DATA_THREADS", "0")) or min(os.cpu_count() or 1, 8)
+WORK = ".work"  # the build's scratch inside its temporary directory: DuckDB's spill, the stored views
 
 
 @dataclass(frozen=True)
@@ -62,62 +68,62 @@ class BuildResult:
     checked: tuple[str, ...] = ()  # inputs validated by this build (the others were known clean)
 
 
-def build_dir(manifest: Manifest, build_root: str | Path = "build") -> Path:
-    return Path(build_root) / manifest.name
-
-
 @dataclass
 class _Run:
-    """One build in progress: what each stage reads and adds to."""
+    """One build in progress: what each stage reads, and each stage's part of the record."""
 
     manifest: Manifest
-    build_root: Path
-    tmp: Path
+    build: Build  # where the build goes
+    staged: Build  # the same, in the temporary directory that replaces it when complete
     lock: Lock
     tier: EmbeddingTier
     beside: ThreadPoolExecutor  # one thread for Python work that overlaps DuckDB's
     con: object = None  # duckdb connection
     inputs: object = None  # build_inputs.Inputs
-    stats: dict | None = None
+    views: object = None  # build_stats.ViewFigures: the statistics stage's part
+    tier_stats: dict | None = None  # the embedding tier's report (None when it is off)
+    written: dict[str, int] = field(default_factory=dict)  # rows of each dataset written
+    evals: object = None  # evalsets.EvalSetsWritten, or None without eval sets and audit lists
+    stats: dict | None = None  # stats.json, assembled by the report stage
     plots: Future | None = None  # the report's plots, drawn while the datasets are written
     eval_sets: Future | None = None  # evalsets.BuildEvalSets, sampled then too
-    coverage: Future | None = None  # the embedding store's coverage, counted beside the eval sets' audit
+    coverage: Future | None = None  # coverage.BuildCoverage, counted beside the eval sets' audit
 
 
 def build(manifest: Manifest, build_root: str | Path = "build", *, force: bool = False, wait: bool = False,
           progress=None) -> BuildResult:
     """Build ``manifest`` into ``build_root/NAME`` unless it is already up to date."""
-    out = build_dir(manifest, build_root)
+    target = Build(manifest, build_root)
+    out = target.dir
     stages = _Stages(progress)
-    with exclusive(Path(build_root) / f".{manifest.name}.lock", wait=wait, what=f"build {out}"):
+    with exclusive(target.mutex, wait=wait, what=f"build {out}"):
         recover(out)
         with stages("hash inputs"):
             tier = EmbeddingTier(manifest)
             lock = Lock(manifest={"name": manifest.name, "file": manifest.path.name, "hash": manifest.digest()},
-                        inputs=input_entries(manifest) + tier.lock_entries(), sql=sql_hashes(sql_files()),
+                        inputs=input_entries(manifest) + tier.lock_entries(), sql=sql_hashes(),
                         versions=package_versions())
-            previous = _previous(out, lock, force)
+            previous = _previous(target, lock, force)
             if previous is not None:
                 stages.skip_rest()
-                return BuildResult(manifest.name, out, True, json.loads((out / "stats.json").read_text()), previous)
+                return BuildResult(manifest.name, out, True, target.stats, previous)
         with atomic_dir(out) as tmp, ThreadPoolExecutor(max_workers=1) as beside:
             beside.submit(_import_late_modules, manifest)  # while DuckDB reads the inputs
-            run = _Run(manifest, Path(build_root), tmp, lock, tier, beside=beside)
+            run = _Run(manifest, target, target.staged(tmp), lock, tier, beside=beside)
             for name, stage in STAGES:
                 with stages(name) as advance:
                     stage(run, advance)
-        _views_db(out, lock)
+        _views_db(target, lock)
         return BuildResult(manifest.name, out, False, run.stats, lock, tuple(run.inputs.checked))
 
 
-def _previous(out: Path, lock: Lock, force: bool) -> Lock | None:
+def _previous(target: Build, lock: Lock, force: bool) -> Lock | None:
     """The existing build's lock when it was made from exactly this and is intact."""
-    previous = out / "lock.json"
-    if force or not previous.is_file() or not (out / "stats.json").is_file():
+    if force or not target.lock_file.is_file() or not target.stats_file.is_file():
         return None
-    old = Lock.read(previous)
-    if old.fingerprint() == lock.fingerprint() and old.outputs_intact(out):
-        _views_db(out, old)
+    old = target.lock
+    if old.fingerprint() == lock.fingerprint() and old.outputs_intact(target.dir):
+        _views_db(target, old)
         return old
     return None
 
@@ -125,10 +131,10 @@ def _previous(out: Path, lock: Lock, force: bool) -> Lock | None:
 # --------------------------------------------------------------------------- stages
 
 
-def _views_db(out: Path, lock: Lock) -> None:
+def _views_db(target: Build, lock: Lock) -> None:
     from prover_data.views_db import ensure_views_db
 
-    ensure_views_db(out, [name for name, o in lock.outputs.items() if o["file"] == f"{name}.parquet"])
+    ensure_views_db(target, [name for name in lock.outputs if name in OUTPUTS])
 
 
 # The stages import what they use: an up-to-date build imports none of it.
@@ -139,9 +145,9 @@ def _read_inputs(run: _Run, advance) -> None:
     from prover_data.validation_cache import ValidationCache
     from prover_data.views import define_views
 
-    run.con = work_connection(run.manifest, run.tmp / ".work")
+    run.con = work_connection(run.manifest, run.staged.dir / WORK)
     digests = {run.manifest.resolve(e.path): e.hash for e in run.lock.inputs if e.role != "embeddings"}
-    run.inputs = load_inputs(run.con, run.manifest, digests, ValidationCache(run.build_root))
+    run.inputs = load_inputs(run.con, run.manifest, digests, ValidationCache(run.build.root))
     define_views(run.con)
     run.lock.inputs = [e if e.role == "embeddings" else replace(e, rows=run.inputs.rows.get(e.path))
                        for e in run.lock.inputs]
@@ -162,18 +168,18 @@ def _write_datasets(run: _Run, advance) -> None:
     # The encoder thread holds row groups beside DuckDB's sorts here, so DuckDB gets
     # less: at scale 16 the build's peak RSS fell from 3.0 to 2.5 GiB, no slower.
     run.con.execute(f"SET memory_limit = '{WRITE_MEMORY_LIMIT_MB}MB'")
-    for name, rows in write_outputs(run.con, run.tmp, advance).items():
-        run.lock.outputs[name] = {"file": f"{name}.parquet", "rows": rows}
+    run.written = write_outputs(run.con, run.staged, advance)
 
 
 def _statistics(run: _Run, advance) -> None:
+    from prover_data.build_record import view_statistics
     from prover_data.build_stats import collect_stats
     from prover_data.evalsets import BuildEvalSets, training_theorems
     from prover_data.report import plots
 
-    run.stats = collect_stats(run.con, run.manifest, run.inputs.sizes)
-    run.stats["contrastive"]["embedding_tier"] = run.tier.stats()
-    run.plots = run.beside.submit(plots, run.stats, run.tmp / "plots")
+    run.views = collect_stats(run.con, run.manifest, run.inputs.sizes)
+    run.tier_stats = run.tier.stats()
+    run.plots = run.beside.submit(plots, view_statistics(run.manifest, run.views, run.tier_stats), run.staged.plots)
     sets = BuildEvalSets(run.manifest, training_theorems(run.con), run.inputs.theorem_index, run.inputs.held_out)
     run.eval_sets = run.beside.submit(sets.sample)
 
@@ -182,8 +188,8 @@ def _eval_sets(run: _Run, advance) -> None:
     from prover_data.embeddings.coverage import build_coverage
 
     # Both read the written datasets on one core each: the store's coverage runs beside the audit.
-    run.coverage = run.beside.submit(build_coverage, run.manifest, run.con, run.tmp, run.stats)
-    run.eval_sets.result().finish(run.tmp, run.stats, run.lock)
+    run.coverage = run.beside.submit(build_coverage, run.manifest, run.con, run.staged)
+    run.evals = run.eval_sets.result().finish(run.staged)
 
 
 def _embedding_coverage(run: _Run, advance) -> None:
@@ -191,20 +197,22 @@ def _embedding_coverage(run: _Run, advance) -> None:
 
 
 def _report(run: _Run, advance) -> None:
+    from prover_data.build_record import statistics
     from prover_data.report import render
 
-    run.stats["plots"] = run.plots.result()
-    (run.tmp / "report.md").write_text(render(run.stats), encoding="utf-8")
-    (run.tmp / "stats.json").write_text(json.dumps(run.stats, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    run.stats = statistics(run.manifest, run.views, run.tier_stats, run.evals, run.coverage.result(),
+                           run.plots.result())
+    run.staged.report.write_text(render(run.stats), encoding="utf-8")
+    run.staged.stats_file.write_text(json.dumps(run.stats, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _lock(run: _Run, advance) -> None:
-    for entry in run.lock.outputs.values():
-        entry["hash"] = file_digest(run.tmp / entry["file"])
-    run.lock.outputs["report"] = {"file": "report.md", "rows": None, "hash": file_digest(run.tmp / "report.md")}
-    (run.tmp / "lock.json").write_text(run.lock.to_json(), encoding="utf-8")
+    from prover_data.build_record import lock_outputs
+
+    run.lock.outputs = lock_outputs(run.staged, run.written, run.evals)
+    run.staged.lock_file.write_text(run.lock.to_json(), encoding="utf-8")
     run.con.close()
-    shutil.rmtree(run.tmp / ".work")
+    shutil.rmtree(run.staged.dir / WORK)
 
 
 def _import_late_modules(manifest: Manifest) -> None:

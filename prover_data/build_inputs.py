@@ -6,7 +6,7 @@ read once, by whatever uses it:
 
 * trajectory parquets: their footers first (a file that is not parquet, lacks a
   column or has none of its rows is refused before DuckDB opens it); then DuckDB
-  loads them into the ``trajectories`` table the views read, and the value and tree
+  loads them into the ``trajectory_records`` table the views read, and the value and tree
   rules are counted per file on that table (``inputs.trajectories.files_with_problems``)
   while Python reads the theorem lists. Only a file with a count, or every file when
   DuckDB cannot read them, is read a second time, by the validator that names each
@@ -118,7 +118,7 @@ class _Trajectories:
 
         try:
             define_input_views(self.con)
-            materialize(self.con, "trajectories")
+            materialize(self.con, "trajectory_records")
             self._outcome["bad"] = files_with_problems(self.con, self.mode, self.known)
         except duckdb.Error as e:  # a value DuckDB cannot read as the views' types
             self._outcome["error"] = e
@@ -143,9 +143,11 @@ class _Trajectories:
         return problems
 
     def rows(self) -> dict[Path, int]:
-        if self._thread is None:
+        """Rows per file, from the loaded table; none when the load failed (the files'
+        problems are then the build's answer, and the views would read them again)."""
+        if self._thread is None or "error" in self._outcome:
             return {}
-        counts = dict(self.con.execute("SELECT file_order, count(*) FROM trajectories GROUP BY ALL").fetchall())
+        counts = dict(self.con.execute("SELECT file_order, count(*) FROM trajectory_records GROUP BY ALL").fetchall())
         return {p: counts.get(i, 0) for i, p in enumerate(self.paths)}
 
     def remember(self) -> None:

@@ -11,21 +11,21 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from prover_data.build_files import Build
 from prover_data.schema import OUTPUTS
 
 ROW_GROUP = 65536
 PARQUET_OPTIONS = dict(compression="zstd", compression_level=3, use_dictionary=True, write_statistics=True)
 
 
-def write_outputs(con, directory: Path, advance=lambda n: None) -> dict[str, int]:
-    """Every output of ``schema.OUTPUTS`` from its ``out_NAME`` view to ``NAME.parquet``;
-    the rows of each.
+def write_outputs(con, staged: Build, advance=lambda n: None) -> dict[str, int]:
+    """Every output of ``schema.OUTPUTS`` from its ``out_NAME`` view to its file in
+    ``staged``; the rows of each (the write stage's part of the lock).
 
     This thread pulls row groups out of DuckDB, another compresses and writes them
     (pyarrow lets go of the GIL while it does), so one output's sort overlaps the
@@ -41,7 +41,7 @@ def write_outputs(con, directory: Path, advance=lambda n: None) -> dict[str, int
                 pending.popleft().result()
 
         for name, schema in OUTPUTS.items():
-            writer = pq.ParquetWriter(directory / f"{name}.parquet", schema, **PARQUET_OPTIONS)
+            writer = pq.ParquetWriter(staged.output(name), schema, **PARQUET_OPTIONS)
             rows[name] = 0
             for table in _row_groups(con, f"SELECT * FROM out_{name}", schema):
                 later(writer.write_table, table, row_group_size=ROW_GROUP)

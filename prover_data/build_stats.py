@@ -1,29 +1,40 @@
-"""Every figure of the iteration report, from the build's views: ``stats.json``.
+"""The statistics stage: every figure of the iteration report the build's views give.
 
-``report.render`` turns the dict into text, so the report holds nothing this does not;
-each figure is read from a view the build has already materialized where it can be.
+``collect_stats`` returns them as ``ViewFigures``, the stage's part of ``stats.json``
+(``build_record`` assembles the whole); each figure is read from a view the build has
+already materialized where it can be, every view's columns by name.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
-from prover_data import __version__
 from prover_data.manifest import Manifest
 
 TIERS = ("hard", "embedding", "medium", "easy")  # contrastive_samples' neg_tiers, in slot order
 
 
-def collect_stats(con, manifest: Manifest, sizes: dict[str, int]) -> dict:
-    """Every figure of the report, from the views; ``report.render`` turns it into text."""
-    files = [dict(zip(("file_order", "source", "total", "positive", "usable", "empty", "sorry", "dup", "theorems",
-                       "searches"), r))
-             for r in con.execute("SELECT * FROM sft_file_stats").fetchall()]
+@dataclass(frozen=True)
+class ViewFigures:
+    """The figures of the views, each part as ``stats.json`` holds it under its key."""
+
+    labels: dict
+    preferences: dict
+    values: dict
+    files: list[dict]
+    sft: dict
+    contrastive: dict
+    unique_states: int
+    search_config_text: str | None  # the search config's text, shown in the report
+
+
+def collect_stats(con, manifest: Manifest, sizes: dict[str, int]) -> ViewFigures:
+    """Every figure of the report the views give (``sizes``: each trajectory file's bytes, by source)."""
+    files = _rows(con, "sft_file_stats")
     for f in files:
         f["file"] = f"{f['source']}.parquet"
         f["size_bytes"] = sizes.get(f["source"], 0)
-    agree = dict(zip(("usable_parent", "usable_compat", "only_parent", "only_compat"),
-                     con.execute("SELECT * FROM pairing_agreement").fetchall()[0]))
+    agree = _rows(con, "pairing_agreement")[0]
     by_split = dict(con.execute(
         "SELECT split || ':' || (source = 'base')::INT, count(*) FROM sft_pairs GROUP BY ALL").fetchall())
     base_usable = dict(con.execute(
@@ -58,42 +69,64 @@ def collect_stats(con, manifest: Manifest, sizes: dict[str, int]) -> dict:
     tiers = {f"{s}:{t}": n for s, t, n in con.execute(
         "SELECT split, t, count(*) FROM (SELECT split, unnest(neg_tiers) AS t FROM contrastive_samples) GROUP BY ALL"
     ).fetchall()}
-    def quota(ratio: float) -> int:  # DuckDB's round(): half away from zero, not Python's half to even
-        return math.floor(c.k_negatives * ratio + 0.5)
-
-    hard, medium, nearest = quota(c.hard_ratio), quota(c.medium_ratio), quota(c.embedding_ratio)
+    quotas = _rows(con, "contrastive_quotas")[0]  # the sampler's own rule (46_contrastive_samples.sql)
     contrastive.update({
         "k": c.k_negatives, "rounds": c.rounds, "seed": c.seed, "sibling_scope": c.sibling_scope,
         "positive_states": c.positive_states, "false_negatives": c.false_negatives,
-        "quotas": {"hard": hard, "embedding": nearest, "medium": medium, "easy": c.k_negatives - hard - nearest - medium},
+        "quotas": {tier: quotas[tier] for tier in TIERS},
         "samples": {split: {"rows": samples.get(split, 0),
                             "tiers": {t: tiers.get(f"{split}:{t}", 0) for t in TIERS}}
                     for split in ("train", "val")},
     })
-    emb = manifest.embeddings
-    stats = {
-        "name": manifest.name,
-        "description": manifest.description,
-        "manifest": manifest.path.name,
-        "version": __version__,
-        "split": {"val_fraction": manifest.split.val_fraction, "seed": manifest.split.seed},
-        "files": files,
-        "sft": sft,
-        "contrastive": contrastive,
-        "embeddings": {
-            "unique_states": con.execute("SELECT count(*) FROM states").fetchall()[0][0],
-            "dim": emb.dim if emb else None,
-            # Filled by the embedding store's hook: states of this build it lacks.
-            "uncached": None,
+    search_config = manifest.sources.search_config
+    return ViewFigures(
+        labels=_labels(con, manifest),
+        **_signals(con, manifest),
+        files=files,
+        sft=sft,
+        contrastive=contrastive,
+        unique_states=con.execute("SELECT count(*) FROM states").fetchall()[0][0],
+        search_config_text=None if search_config is None else
+        manifest.resolve(search_config).read_text(encoding="utf-8"),
+    )
+
+
+def _labels(con, manifest: Manifest) -> dict:
+    """The report's Labels part (sql/stats/49_label_stats.sql): proofs, what the tree relabels."""
+    per_file = _rows(con, "label_stats")
+    totals = {k: sum(f[k] for f in per_file) for k in per_file[0] if k not in ("file_order", "source")} \
+        if per_file else {}
+    return {
+        "source": manifest.labels.source,
+        "files": per_file,
+        "totals": totals,
+        "proofs_per_search": {str(r["proofs"]): r["searches"] for r in _rows(con, "proofs_per_search")},
+        **_rows(con, "label_agreement")[0],
+    }
+
+
+def _signals(con, manifest: Manifest) -> dict:
+    """The report's Preference Pairs and Value Targets parts (sql/stats/79_signal_stats.sql)."""
+    return {
+        "preferences": {
+            "rejected": manifest.preferences.rejected, "max_per_parent": manifest.preferences.max_per_parent,
+            "by_source": _rows(con, "preference_stats"),
+            "per_branch_point": {str(r["pairs"]): r["states"] for r in _rows(con, "preference_branching")},
+        },
+        "values": {
+            "by_split": {r["split"]: r for r in _rows(con, "value_stats")},
+            "distances": _rows(con, "value_distances"),
         },
     }
-    if manifest.sources.search_config is not None:
-        stats["search_config_text"] = manifest.resolve(manifest.sources.search_config).read_text(encoding="utf-8")
-    return stats
+
+
+def _rows(con, view: str) -> list[dict]:
+    """A view's rows as dicts, by column name."""
+    rows = con.execute(f"SELECT * FROM {view}")
+    cols = [d[0] for d in rows.description]
+    return [dict(zip(cols, r)) for r in rows.fetchall()]
 
 
 def _by_split(con, view: str) -> dict[str, dict]:
-    """A per-split statistics view (first column ``split``) as {split: {column: value}}."""
-    rows = con.execute(f"SELECT * FROM {view}")
-    cols = [d[0] for d in rows.description]
-    return {r[0]: dict(zip(cols[1:], r[1:])) for r in rows.fetchall()}
+    """A per-split statistics view (a column ``split``) as {split: {other column: value}}."""
+    return {row.pop("split"): row for row in _rows(con, view)}

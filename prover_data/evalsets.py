@@ -47,6 +47,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from prover_data.atomic import atomic_write_text
+from prover_data.build_files import Build, eval_file, output_file
 from prover_data.errors import InputError, Problem
 from prover_data.hypotheses import median_hypotheses
 from prover_data.identity import split_bucket, statement_hash
@@ -55,12 +56,15 @@ from prover_data.manifest import EvalSet, Manifest
 # Where a training theorem was found (``training_theorems`` keys); other keys are allowed.
 TRAJECTORIES = "trajectories"
 BASE_PAIRS = "base_pairs"
+VALUE_TARGETS = "value_targets"
 # Build outputs whose ``theorem_name`` column is training data.
-TRAINING_OUTPUTS = ("sft_train", "sft_val", "contrastive_train", "contrastive_val")
+TRAINING_OUTPUTS = ("sft_train", "sft_val", "contrastive_train", "contrastive_val", "preferences_train",
+                    "preferences_val")
 TWIN = "statement_twin"
 _ORIGIN_TEXT = {
     TRAJECTORIES: "theorems appearing in any trajectory parquet",
     BASE_PAIRS: "theorems with base tactic pairs in the SFT data",
+    VALUE_TARGETS: "theorems whose states are value targets",
 }
 
 
@@ -73,13 +77,14 @@ def _number(x: float | None) -> str:
 # --------------------------------------------------------------------------- training theorems
 
 
-def training_theorems(con, outputs_dir: Path | None = None) -> dict[str, frozenset[str]]:
+def training_theorems(con, build: Build | None = None) -> dict[str, frozenset[str]]:
     """Training theorem names by where they were found, from a ``views.connect`` connection.
 
     ``trajectories``: every theorem of every trajectory file; ``base_pairs``: every
-    theorem with base pairs in the SFT data (train and val); and, when
-    ``outputs_dir`` holds built outputs, each of ``TRAINING_OUTPUTS`` present
-    (``output_theorems``).
+    theorem with base pairs in the SFT data (train and val); ``value_targets``: every
+    theorem with a record whose state is a value target (the values outputs carry
+    states, not theorems, so their theorems are found through the records); and, when
+    ``build`` is given, each of its ``TRAINING_OUTPUTS`` present (``output_theorems``).
     """
 
     def names(sql: str) -> frozenset[str]:
@@ -88,22 +93,24 @@ def training_theorems(con, outputs_dir: Path | None = None) -> dict[str, frozens
     out = {
         TRAJECTORIES: names("SELECT DISTINCT theorem_name FROM trajectories"),
         BASE_PAIRS: names("SELECT DISTINCT theorem_name FROM base_pairs"),
+        VALUE_TARGETS: names("SELECT DISTINCT theorem_name FROM trajectories "
+                             "SEMI JOIN value_targets USING (state_hash)"),
     }
-    if outputs_dir is not None:
-        out.update(output_theorems(outputs_dir))
+    if build is not None:
+        out.update(output_theorems(build))
     return out
 
 
-def output_theorems(outputs_dir: Path) -> dict[str, frozenset[str]]:
-    """Theorem names of each built training output present in ``outputs_dir``."""
+def output_theorems(build: Build) -> dict[str, frozenset[str]]:
+    """Theorem names of each training output of ``build`` present, by its file name."""
     import pyarrow.parquet as pq
 
     out = {}
     for name in TRAINING_OUTPUTS:
-        path = Path(outputs_dir) / f"{name}.parquet"
+        path = build.output(name)
         if path.is_file():
             col = pq.read_table(path, columns=["theorem_name"]).column(0)
-            out[f"{name}.parquet"] = frozenset(pc.unique(col).to_pylist())
+            out[output_file(name)] = frozenset(pc.unique(col).to_pylist())
     return out
 
 
@@ -458,27 +465,34 @@ class BuildEvalSets:
                                                held_out=self.lists, hashed=self.hashed))
         return self
 
-    def finish(self, tmp: Path, stats: dict, lock) -> None:
+    def finish(self, staged: Build) -> "EvalSetsWritten | None":
+        """Write the sets into ``staged`` and audit them; None when the manifest has no
+        eval sets and no audit lists."""
         m = self.manifest
         if not m.eval.sets and not m.eval.audit:
-            return
-        training = {**self.training, **output_theorems(tmp)}
+            return None
+        training = {**self.training, **output_theorems(staged)}
         checker = TrainingIndex.of(training, _known_statements(self.index, self.lists), self.hashed)
-        stats["eval"] = {}
         overlaps: list[Overlap] = []
         for result in self.results:
-            file = f"eval/{result.name}.json"
-            (tmp / "eval").mkdir(exist_ok=True)
-            write_eval_set(result, tmp / file)
-            stats["eval"][result.name] = {"file": file, "lines": report_lines(result), **result.stats}
-            lock.outputs[f"eval/{result.name}"] = {"file": file, "rows": result.theorems.num_rows}
-            overlaps += checker.overlaps(result.theorems, source=file)
+            path = staged.eval_set(result.name)
+            path.parent.mkdir(exist_ok=True)
+            write_eval_set(result, path)
+            overlaps += checker.overlaps(result.theorems, source=eval_file(result.name))
         for name in m.eval.audit:
             overlaps += checker.overlaps(self.lists[name], source=str(m.held_out_paths()[name]))
         if overlaps:
             raise overlap_error(overlaps)
-        stats["audit"] = {"lists": list(m.eval.audit), "sets": [s.name for s in m.eval.sets],
-                          "verdict": "no overlap"}
+        return EvalSetsWritten(tuple(self.results), tuple(m.eval.audit))
+
+
+@dataclass(frozen=True)
+class EvalSetsWritten:
+    """The eval-sets stage's part of ``stats.json`` and the lock: the sets written, in
+    manifest order, and the ``[eval] audit`` lists, all found disjoint from training."""
+
+    results: tuple[EvalSetResult, ...]
+    audited: tuple[str, ...]
 
 
 def _known_statements(index: pa.Table | None, lists: Mapping[str, pa.Table]) -> dict[str, str]:
@@ -506,8 +520,8 @@ class AuditReport:
                 "overlaps": [o.to_dict() for o in self.overlaps], "clean": not self.overlaps}
 
 
-def audit_file(list_path: str | Path, manifest: Manifest, build_dir: Path | None = None) -> AuditReport:
-    """Check a theorem list against manifest's training inputs and (when built) outputs."""
+def audit_file(list_path: str | Path, manifest: Manifest, build: Build | None = None) -> AuditReport:
+    """Check a theorem list against manifest's training inputs and (when ``build`` is there) outputs."""
     from prover_data.inputs.theorem_lists import read_theorem_list
     from prover_data.inputs.trajectories import check_trajectories
     from prover_data.views import connect
@@ -516,7 +530,7 @@ def audit_file(list_path: str | Path, manifest: Manifest, build_dir: Path | None
     check_trajectories(manifest)
     con = connect(manifest, embedding_tier=False)
     try:
-        training = training_theorems(con, build_dir if build_dir is not None and build_dir.is_dir() else None)
+        training = training_theorems(con, build if build is not None and build.dir.is_dir() else None)
     finally:
         con.close()
     index = read_theorem_list(manifest.resolve(manifest.sources.theorem_index)) \

@@ -2,7 +2,9 @@
 
 Layout (what ``datasets.load_dataset(OUT, config)`` reads offline, and what the Hub
 shows): ``data/<config>/<split>-NNNNN-of-NNNNN.parquet`` for the configs ``sft``
-(train/validation), ``contrastive`` (train/validation), ``states`` (train), ``eval``
+(train/validation, with TRL's ``prompt`` / ``completion``), ``contrastive``
+(train/validation), ``states`` (train), ``preferences`` and ``values``
+(train/validation), ``eval``
 (one split per eval set), ``certificates`` (train/validation) and, optionally,
 ``embeddings`` (one store version: ``state_hash`` + ``embedding`` as a fixed-size list
 of float16 / float32). ``README.md`` is the dataset card: YAML declaring every config's
@@ -23,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prover_data.atomic import atomic_dir
+from prover_data.build_files import Build
 from prover_data.build_outputs import PARQUET_OPTIONS, ROW_GROUP
 from prover_data.errors import InputError
 from prover_data.lock import Lock
@@ -48,22 +51,36 @@ class ExportResult:
     configs: dict[str, dict[str, int]]  # config -> split -> rows
 
 
-def collect(build_dir: Path, *, certificates_dir: Path | None = None,
+# The configs a build offers: (config, description, {split: build output}). Which
+# outputs a Hub dataset carries is the export's choice (the pools are the EBM loader's
+# own); the files are the build's (``build_files.Build.output``).
+BUILD_CONFIGS = (
+    ("sft", "(goal state, tactic) pairs for LoRA fine-tuning: proved trajectory steps and base tactic pairs, with "
+            "`prompt` / `completion` as train-sft feeds them (TRL's prompt-completion format)",
+     {"train": "sft_train", "validation": "sft_val"}),
+    ("contrastive", "EBM contrastive samples: one positive state and K negative states (by state hash) per row",
+     {"train": "contrastive_train", "validation": "contrastive_val"}),
+    ("states", "every unique proof state of a positive or negative record, keyed by state_hash",
+     {"train": "states"}),
+    ("preferences", "DPO preference pairs at search-tree branch points (TRL's preference format: prompt, chosen, "
+                    "rejected): a tactic that led to a proof against one that did not",
+     {"train": "preferences_train", "validation": "preferences_val"}),
+    ("values", "value targets per state: provable, distance to a proof, PUCT visits and q_value",
+     {"train": "values_train", "validation": "values_val"}),
+)
+
+
+def collect(build: Build, *, certificates_dir: Path | None = None,
             embeddings=None) -> list[ExportConfig]:
-    """The configs a build directory can offer (and the optional extras given)."""
-    build_dir = Path(build_dir)
-    if not (build_dir / "lock.json").is_file():
-        raise InputError.one(str(build_dir), "not a build directory (no lock.json): run build-manifest first")
-    configs = [
-        ExportConfig("sft", "(goal state, tactic) pairs for LoRA fine-tuning: proved trajectory steps and base tactic pairs",
-                     {"train": _read(build_dir / "sft_train.parquet"), "validation": _read(build_dir / "sft_val.parquet")}),
-        ExportConfig("contrastive", "EBM contrastive samples: one positive state and K negative states (by state hash) per row",
-                     {"train": _read(build_dir / "contrastive_train.parquet"),
-                      "validation": _read(build_dir / "contrastive_val.parquet")}),
-        ExportConfig("states", "every unique proof state of a positive or negative record, keyed by state_hash",
-                     {"train": _read(build_dir / "states.parquet")}),
-    ]
-    eval_files = sorted(build_dir.glob("eval/*.json"))
+    """The configs a build can offer (and the optional extras given)."""
+    build.require(build.lock_file)
+    configs = []
+    for name, description, splits in BUILD_CONFIGS:
+        tables = {split: _read(build.output(output)) for split, output in splits.items()}
+        if name == "sft":
+            tables = {split: _with_prompt(t) for split, t in tables.items()}
+        configs.append(ExportConfig(name, description, tables))
+    eval_files = build.eval_sets()
     if eval_files:
         from prover_data.inputs.theorem_lists import read_theorem_list
 
@@ -80,6 +97,15 @@ def collect(build_dir: Path, *, certificates_dir: Path | None = None,
 def _split_name(stem: str) -> str:
     """eval_clean_100 -> eval_clean_100 (a valid split name: letters, digits, '_')."""
     return re.sub(r"\W", "_", stem)
+
+
+def _with_prompt(pairs: pa.Table) -> pa.Table:
+    """SFT pairs with ``prompt`` (the state in the SFT prompt) and ``completion`` (the tactic):
+    TRL's ``SFTTrainer`` reads them as they are, with the text train-sft trains on."""
+    from prover_data.prompts import format_prompt
+
+    prompts = pa.array([format_prompt(s) for s in pairs.column("state_pp").to_pylist()], pa.string())
+    return pairs.append_column("prompt", prompts).append_column("completion", pairs.column("tactic"))
 
 
 def _read(path: Path) -> pa.Table:
@@ -124,11 +150,11 @@ def _embeddings_config(dense) -> ExportConfig:
     return ExportConfig("embeddings", "state embeddings of one embedding-store version", {"train": table}, tags)
 
 
-def write(configs: list[ExportConfig], out: Path, *, build_dir: Path, progress=None) -> ExportResult:
+def write(configs: list[ExportConfig], out: Path, *, build: Build, progress=None) -> ExportResult:
     """Write the Hub layout and card into ``out``, atomically."""
     out = Path(out)
-    lock = Lock.read(Path(build_dir) / "lock.json")
-    report = (Path(build_dir) / "report.md").read_text(encoding="utf-8")
+    lock = build.lock
+    report = build.report.read_text(encoding="utf-8")
     sizes: dict[str, dict[str, int]] = {}
     nbytes: dict[str, dict[str, tuple[int, int]]] = {}  # config -> split -> (in memory, on disk)
     task = progress.add_task("export", total=sum(len(c.splits) for c in configs)) if progress else None

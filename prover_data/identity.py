@@ -63,7 +63,7 @@ def split_bucket(seed: int | str, key: str) -> float:
 
 
 def draw(key: str) -> int:
-    """A deterministic 60-bit number for ``key``: ``draw()`` of ``sql/01_macros.sql``.
+    """A deterministic 60-bit number for ``key``: ``draw()`` of ``sql/macros.sql``.
 
     A seeded choice among n things is ``draw(seed:what:...) % n`` over things numbered
     by content, so it depends on content and seed only, never on row order.

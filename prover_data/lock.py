@@ -1,11 +1,12 @@
 """The lock: what a build was made from and what it made, and how two locks differ.
 
 ``lock.json`` records every input (path relative to the data root, size, content
-hash, rows), every output (rows, content hash), the hash of each SQL file, the
-manifest's hash and the package versions. Two builds of the same inputs write the
-same lock byte for byte, so a lock *is* the dataset's version: comparing locks says
-whether data changed. ``diff`` says how, in the terms TFDS uses for versions: the
-same records, a metadata-only change, or different records.
+hash, rows), every output (rows, content hash), the hash of each SQL file (``sql/``
+at any depth), the manifest's hash, and the package versions with a digest of the
+code. Two builds of the same inputs write the same lock byte for byte, so a lock *is*
+the dataset's version: comparing locks says whether data changed. ``diff`` says how,
+in the terms TFDS uses for versions: the same records, a metadata-only change, or
+different records.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from prover_data.errors import InputError
 from prover_data.identity import bytes_digest, file_digest
+from prover_data.sql_files import all_sql_files, sql_dir
 
 LOCK_FORMAT = 1
 VERSIONED_PACKAGES = ("prover-data", "duckdb", "pyarrow", "polars", "numpy")
@@ -53,12 +55,34 @@ def package_versions() -> dict[str, str]:
 
 
 def code_digest() -> str:
-    """Content hash of the ``prover_data`` package's Python files (names and bytes)."""
-    root = Path(__file__).resolve().parent
-    parts = []
-    for path in sorted(root.rglob("*.py")):
-        parts += [path.relative_to(root).as_posix().encode(), b"\0", path.read_bytes(), b"\0"]
-    return bytes_digest(b"".join(parts))
+    """Content hash of every file that decides what a build writes (names and bytes).
+
+    The one digest of the code: the lock records it, and the validation cache keys its
+    entries on it. A hand-kept subset ("the files that matter") is how an edited file
+    goes unseen, so it covers everything the build could read: ``code_files``.
+    """
+    return bytes_digest(b"".join(name.encode() + b"\0" + path.read_bytes() + b"\0" for name, path in code_files()))
+
+
+# Beside the code in the package directory: bytecode, and what a wheel adds (its copy of
+# sql/, named "sql/" below, and the bundled inputs, which the lock hashes as inputs).
+_NOT_CODE_DIRS = {"__pycache__", "_sql", "_bundled"}
+
+
+def code_files() -> list[tuple[str, Path]]:
+    """Every file of the ``prover_data`` package and of ``sql/``, each by a name that is
+    the same in a checkout and in an installed wheel (``prover_data/lock.py``,
+    ``sql/checks/trajectory.sql``), sorted by it. Hidden files (an editor's) are left out.
+    """
+    package = Path(__file__).resolve().parent
+    out = []
+    for prefix, root in (("prover_data", package), ("sql", sql_dir())):
+        for path in root.rglob("*"):
+            rel = path.relative_to(root)
+            if path.is_file() and not any(part.startswith(".") or part in _NOT_CODE_DIRS for part in rel.parts) \
+                    and path.suffix != ".pyc":
+                out.append((f"{prefix}/{rel.as_posix()}", path))
+    return sorted(out)
 
 
 def input_entries(manifest) -> list[InputEntry]:
@@ -77,8 +101,10 @@ def input_entries(manifest) -> list[InputEntry]:
             for role, path in items]
 
 
-def sql_hashes(files: list[Path]) -> dict[str, str]:
-    return {f.name: file_digest(f) for f in files}
+def sql_hashes() -> dict[str, str]:
+    """The hash of every SQL file a build runs, by path relative to ``sql/`` (``checks/trajectory.sql``)."""
+    root = sql_dir()
+    return {f.relative_to(root).as_posix(): file_digest(f) for f in all_sql_files()}
 
 
 @dataclass

@@ -30,6 +30,8 @@ from typing import Literal, get_args, get_origin
 
 from prover_data.errors import InputError, Problem
 from prover_data.identity import file_digest
+# The [train.*] tables, in a module of their own; read, and importable, from here as before.
+from prover_data.trainer_settings import CharGPTTrainer, DPOTrainer, EBMTrainer, GPTConfig, SFTTrainer, Train  # noqa: F401
 
 MANIFEST_DIR_ENV = "PROVER_DATA_MANIFESTS"
 DATA_ROOT_ENV = "PROVER_DATA_ROOT"
@@ -56,8 +58,10 @@ class Sources:
     held_out: dict[str, str] = field(default_factory=dict)  # list name -> theorem-list JSON
     search_config: str | None = None  # the search config the trajectories came from
     # A file holding more than one search of a theorem (a resumed run appended, a merged
-    # harvest): "refuse" it, or "split_at_roots" -- each root row of a theorem (null
-    # parent, depth 0) starts a new search of it in that file, its rows following it.
+    # harvest): each root row of a theorem (null parent, depth 0) starts a new search of
+    # it in that file, its rows following it. "refuse" refuses what is then ambiguous, a
+    # state_id that a later search repeats (searches that restart their ids);
+    # "split_at_roots" reads such files too, every id within its own search.
     repeated_searches: Literal["refuse", "split_at_roots"] = "refuse"
 
 
@@ -75,6 +79,27 @@ class Filters:
     drop_empty: bool = True
     drop_sorry: bool = True
     dedup: bool = True  # (state, tactic) pairs, first occurrence in manifest order wins
+
+
+@dataclass(frozen=True)
+class Labels:
+    # Whose labels the datasets are built from. "tree": a node is positive when the
+    # search tree proves it (a completed node, or a parent of a provable node) or the
+    # file says positive; remaining_depth is the distance to the nearest proof below
+    # (sql/02_trajectories.sql). BurnQED's writer labels only the first proof of a
+    # search positive, so "file" (its labels as written) calls the other proofs'
+    # states negative.
+    source: Literal["tree", "file"] = "tree"
+
+
+@dataclass(frozen=True)
+class Preferences:
+    # The rejected tactics of a pair: "any" child that holds no proof (as BurnQED's own
+    # count of DPO pairs at branch points), or only "expanded" ones, searched further
+    # and still without a proof.
+    rejected: Literal["any", "expanded"] = "any"
+    max_per_parent: int = 0  # pairs kept per state; 0 keeps all, else a seeded choice by content
+    seed: int = 42
 
 
 @dataclass(frozen=True)
@@ -154,96 +179,6 @@ class Certificates:
     states: Literal["every_step", "first"] = "every_step"
 
 
-# --------------------------------------------------------------------------- trainers
-
-
-@dataclass(frozen=True)
-class SFTTrainer:
-    base_model: str = "deepseek-ai/DeepSeek-Prover-V2-7B"
-    lora_r: int = 32
-    lora_alpha: int = 64
-    lora_dropout: float = 0.05
-    lora_bias: Literal["none", "all", "lora_only"] = "none"
-    target_modules: tuple[str, ...] = (
-        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj",
-    )
-    learning_rate: float = 3e-5
-    lr_schedule: Literal["cosine", "linear", "constant"] = "cosine"
-    warmup_steps: int = 0
-    max_steps: int = 12000
-    batch_size: int = 4
-    grad_accum: int = 5
-    max_seq_len: int = 2048
-    eval_every: int = 100
-    eval_examples: int = 500
-    save_every: int = 1000
-    log_every: int = 10
-    seed: int = 42
-    weight_decay: float = 0.01  # AdamW, on every LoRA weight (BurnQED's value)
-    grad_clip: float = 1.0  # max global grad norm (Hugging Face Trainer's default)
-    # "auto": bfloat16 on a GPU that has it, float32 otherwise. LoRA weights stay float32.
-    dtype: Literal["auto", "float32", "bfloat16"] = "auto"
-    gradient_checkpointing: bool = True  # recompute activations in backward (BurnQED's default)
-    keep_checkpoints: int = 3  # newest checkpoint-N dirs kept; 0 keeps all
-
-
-@dataclass(frozen=True)
-class EBMTrainer:
-    # Defaults are BurnQED's (crates/ebm: EnergyHeadConfig, EBMTrainingConfig).
-    hidden_dims: tuple[int, ...] = (2048, 1024, 512)
-    dropout: float = 0.1
-    spectral_norm: bool = False
-    init_log_temperature: float = -2.3
-    batch_size: int = 256
-    learning_rate: float = 3e-5
-    weight_decay: float = 0.01
-    # Linear warmup to learning_rate, then cosine decay to 0. 1000 gives the report's
-    # LR column: 3e-5 * (0 + 1) / 1000 = 3.00e-8 at step 0.
-    warmup_steps: int = 1000
-    steps: int = 20000
-    log_every: int = 2000
-    eval_every: int = 2000
-    seed: int = 42
-    max_grad_norm: float = 1.0  # global gradient-norm clip
-    depth_loss_weight: float = 0.3  # weight of the remaining-depth regression term; 0 = InfoNCE only
-    val_batches: int = 40  # validation set size in batches (a fixed subset of contrastive_val)
-
-
-@dataclass(frozen=True)
-class CharGPTTrainer:
-    vocab_size: int = 256
-    context_length: int = 512
-    d_model: int = 320
-    n_layers: int = 8
-    n_heads: int = 10
-    d_mlp: int = 1280
-    dropout: float = 0.1
-    activation: Literal["gelu", "silu"] = "gelu"
-    positional: Literal["rope", "learned"] = "rope"
-    peak_lr: float = 3e-4
-    final_lr: float = 3e-5
-    warmup_steps: int = 1000
-    epochs: int = 60
-    tokens_per_batch: int = 65536
-    micro_batch_size: int = 32
-    weight_decay: float = 0.1
-    beta1: float = 0.9
-    beta2: float = 0.95
-    grad_clip: float = 1.0
-    label_smoothing: float = 0.0
-    patience: int = 5
-    keep_best: int = 3
-    seed: int = 42
-    log_every: int = 50  # optimizer steps between training-loss lines
-
-
-@dataclass(frozen=True)
-class Train:
-    sft: SFTTrainer = field(default_factory=SFTTrainer)
-    ebm: EBMTrainer = field(default_factory=EBMTrainer)
-    chargpt: CharGPTTrainer = field(default_factory=CharGPTTrainer)
-
-
 # --------------------------------------------------------------------------- manifest
 
 
@@ -254,6 +189,8 @@ class Manifest:
     description: str = ""
     data_root: str | None = None  # as written in the file; see ``root``
     filters: Filters = field(default_factory=Filters)
+    labels: Labels = field(default_factory=Labels)
+    preferences: Preferences = field(default_factory=Preferences)
     split: Split = field(default_factory=Split)
     contrastive: Contrastive = field(default_factory=Contrastive)
     embeddings: Embeddings | None = None
@@ -423,6 +360,8 @@ def _check_values(m: Manifest) -> list[Problem]:
     if c.embedding_ratio > 0 and m.embeddings is None:
         bad("contrastive.embedding_ratio", "the embedding tier reads vectors from the store of [embeddings], "
                                            "which this manifest does not declare")
+    if m.preferences.max_per_parent < 0:
+        bad("preferences.max_per_parent", f"expected a non-negative count (0 keeps all), got {m.preferences.max_per_parent}")
     bp = m.sources.base_pairs
     if bp is not None and bp.subsample is not None and bp.subsample < 0:
         bad("sources.base_pairs.subsample", f"expected a non-negative count, got {bp.subsample}")

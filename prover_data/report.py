@@ -5,13 +5,15 @@ The layout and wording follow the iteration report our users already write by ha
 ``Embeddings`` line, the eval-set lines), so a build's ``report.md`` can be pasted
 into theirs; notes under each table say where our numbers mean something more
 precise than the original (pairing, split, siblings). Rendering is a pure function
-of the stats dict (``build_stats.collect_stats`` plus what later stages add), so the
+of the stats dict (``build_record.statistics``, from every stage's part), so the
 report is as deterministic as the stats.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from prover_data.report_signals import labels_section, preferences_section, values_figure, values_section
 
 
 def _n(x: int) -> str:
@@ -51,6 +53,9 @@ def render(stats: dict) -> str:
             f"lock `lock.json`. Regenerate with `prover-data build-manifest {stats['name']}`.", ""]
     out += sft_section(stats)
     out += ebm_section(stats)
+    out += labels_section(stats)
+    out += preferences_section(stats)
+    out += values_section(stats)
     if stats.get("eval"):
         out += eval_section(stats)
     if stats.get("search_config_text"):
@@ -114,14 +119,15 @@ def ebm_section(stats: dict) -> list[str]:
     total_mb = sum(f["size_bytes"] for f in stats["files"]) / 1_000_000
     out = ["## Training Data (for EBM)", "",
            f"**Trajectories** ({len(stats['files'])} files, ~{total_mb:,.1f} MB total):", "",
-           "| File | Size |", "|---|---|"]
-    out += [f"| {f['file']} | {_size(f['size_bytes'])} |" for f in stats["files"]]
-    repeated = [f for f in stats["files"] if f["searches"] > f["theorems"]]
+           "| File | Size | Columns |", "|---|---|---|"]
+    out += [f"| {f['file']} | {_size(f['size_bytes'])} | "
+            f"{'14' if f['search_values'] else '12 (no q_value, visits: read as 0)'} |" for f in stats["files"]]
+    repeated = [f for f in stats["files"] if f["repeated_theorems"]]
     if repeated:
-        out += ["", "Repeated searches (`[sources] repeated_searches = \"split_at_roots\"`): each root row of a "
-                    "theorem starts a new search of it in its file, and nodes are matched within their search; "
-                + "; ".join(f"{f['file']} holds {_n(f['searches'])} searches of {_n(f['theorems'])} theorems"
-                            for f in repeated) + "."]
+        out += ["", "Theorems searched more than once in a file: each root row of a theorem starts a new search "
+                    "of it in its file, and nodes are matched within their search; "
+                + "; ".join(f"{f['file']} searched {_n(f['repeated_theorems'])} of its {_n(f['theorems'])} "
+                            f"theorems more than once ({_n(f['searches'])} searches)" for f in repeated) + "."]
     out += [
         "",
         f"**Contrastive Sampler Stats** (from {_n(tr['records'] + va['records'])} total records, "
@@ -294,6 +300,12 @@ def plots(stats: dict, out_dir: Path) -> dict[str, str]:
     fig.savefig(out_dir / "contrastive.png", dpi=100, metadata={"Software": None})
     plt.close(fig)
     made["contrastive"] = "plots/contrastive.png"
+
+    if stats["values"]["distances"]:
+        fig = values_figure(stats["values"])
+        fig.savefig(out_dir / "value_distances.png", dpi=100, metadata={"Software": None})
+        plt.close(fig)
+        made["value_distances"] = "plots/value_distances.png"
     return made
 
 

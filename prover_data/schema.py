@@ -38,6 +38,12 @@ TRAJECTORY = pa.schema(
     ]
 )
 
+# Added by BurnQED's writer with its 14-column schema (commit b0d69b5, 2026-02-27). A file
+# of the older 12-column schema has neither and is read as if both were 0, as BurnQED's
+# reader does; a file with one of them but not the other is refused.
+SEARCH_VALUE_COLUMNS = ("q_value", "visits")
+TRAJECTORY_12 = pa.schema([f for f in TRAJECTORY if f.name not in SEARCH_VALUE_COLUMNS])
+
 # BurnQED ``embeddings.parquet``: one f64 vector per state string.
 BURNQED_EMBEDDINGS = pa.schema(
     [
@@ -103,6 +109,39 @@ CONTRASTIVE_POOLS = pa.schema(
     ]
 )
 
+# preferences_train / preferences_val: one (state, chosen tactic, rejected tactic) per
+# row, in TRL's preference format. ``prompt`` is the SFT prompt of the parent state and
+# ``chosen`` / ``rejected`` are tactics as train-sft writes its targets (no EOS):
+# ``prover_models.preferences.prompt_completion`` is the definition.
+PREFERENCES = pa.schema(
+    [
+        pa.field("prompt", pa.string(), nullable=False),
+        pa.field("chosen", pa.string(), nullable=False),
+        pa.field("rejected", pa.string(), nullable=False),
+        pa.field("theorem_name", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("state_hash", STATE_HASH, nullable=False),
+        pa.field("chosen_distance", pa.int32(), nullable=False),
+        pa.field("rejected_expanded", pa.bool_(), nullable=False),
+    ]
+)
+
+# values_train / values_val: one row per (split, state) of the positive and negative
+# records (sql/75_value_targets.sql): what a critic or a distance regressor learns.
+# ``provable`` and ``distance`` look at every record of the state anywhere; ``nodes``,
+# ``visits`` and ``q_value`` (visit-weighted) at the split's records.
+VALUES = pa.schema(
+    [
+        pa.field("state_pp", pa.string(), nullable=False),
+        pa.field("state_hash", STATE_HASH, nullable=False),
+        pa.field("provable", pa.bool_(), nullable=False),
+        pa.field("distance", pa.int32(), nullable=True),
+        pa.field("nodes", pa.int64(), nullable=False),
+        pa.field("visits", pa.int64(), nullable=False),
+        pa.field("q_value", pa.float64(), nullable=True),
+    ]
+)
+
 OUTPUTS = {
     "sft_train": SFT_PAIRS,
     "sft_val": SFT_PAIRS,
@@ -110,4 +149,8 @@ OUTPUTS = {
     "contrastive_val": CONTRASTIVE,
     "contrastive_pools": CONTRASTIVE_POOLS,
     "states": STATES,
+    "preferences_train": PREFERENCES,
+    "preferences_val": PREFERENCES,
+    "values_train": VALUES,
+    "values_val": VALUES,
 }

@@ -2,10 +2,14 @@
 
 Iteration N+1's manifest reads iteration N's files again, plus new ones. A file whose
 bytes (``identity.file_digest``, already computed for the lock) passed the same
-validator (a digest of ``prover_data/inputs/`` and the checks in ``sql/``), with the
-same options (``repeated_searches``), passed before and passes again: the build skips
-its checks. Only clean files are remembered; a file with a problem is checked, and
-reported, every time.
+validator, with the same options (``repeated_searches``), passed before and passes
+again: the build skips its checks. Only clean files are remembered; a file with a
+problem is checked, and reported, every time.
+
+The validator is ``lock.code_digest``, the digest of all the code that the lock
+records, not of a list of the readers' files: the rules also live in ``schema.py``
+(the columns), ``build_inputs.py`` and ``sql/``, and a list kept by hand is how an
+edited rule goes unseen. Edited code costs one validation of each input, once.
 
 Entries live under the build root (``BUILD/.validated/``), one small JSON file each,
 written to a temporary name and renamed into place: two builds writing the same entry
@@ -16,24 +20,14 @@ trusted).
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
 from prover_data.atomic import atomic_write_text
 from prover_data.identity import bytes_digest
-from prover_data.sql_files import sql_dir
+from prover_data.lock import code_digest
 
 DIRECTORY = ".validated"
-
-
-@functools.lru_cache(maxsize=1)
-def validator_digest() -> str:
-    """What decides whether an input is valid: the readers' code and the SQL checks."""
-    inputs = Path(__file__).resolve().parent / "inputs"
-    files = sorted(inputs.glob("*.py")) + sorted((sql_dir() / "checks").glob("*.sql")) \
-        + sorted((sql_dir() / "inputs").glob("*.sql"))
-    return bytes_digest(b"".join(p.name.encode() + b"\0" + p.read_bytes() + b"\0" for p in files))
 
 
 class ValidationCache:
@@ -41,9 +35,10 @@ class ValidationCache:
 
     def __init__(self, build_root: str | Path):
         self.directory = Path(build_root) / DIRECTORY
+        self.validator = code_digest()  # once: a build asks about every input
 
     def _entry(self, kind: str, digest: str, options: str) -> tuple[Path, dict]:
-        doc = {"kind": kind, "input": digest, "validator": validator_digest(), "options": options}
+        doc = {"kind": kind, "input": digest, "validator": self.validator, "options": options}
         key = bytes_digest(json.dumps(doc, sort_keys=True).encode()).split(":")[1]
         return self.directory / f"{kind}-{key}.json", doc
 

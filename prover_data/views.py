@@ -1,7 +1,9 @@
 """A DuckDB connection where a manifest's inputs are views, defined by ``sql/``.
 
-All data work (filtering, dedup, split, sampling) is SQL in ``sql/NN_name.sql``, one
-view per file, applied in file-name order. This module only wires inputs in: it sets
+All data work (filtering, dedup, split, sampling) is SQL in ``sql/NN_name.sql``, each
+file one step (its views and table macros, most often one view), applied in file-name
+order after the shared macros of ``sql/macros.sql``, then the report's statistics views
+of ``sql/stats/``. This module only wires inputs in: it sets
 DuckDB variables from the manifest (``getvariable('val_fraction')`` …) and fills the
 input tables that are not files the SQL reads itself (base pairs, the embedding tier's
 neighbours). Views are lazy, so a consumer that needs one view pays only for that view.
@@ -14,7 +16,8 @@ import pyarrow as pa
 
 from prover_data.errors import InputError
 from prover_data.manifest import Manifest
-from prover_data.sql_files import sql_dir, sql_files
+from prover_data.prompts import PROMPT_TEMPLATE
+from prover_data.sql_files import define_macros, sql_dir, sql_files
 
 
 def trajectory_sources(manifest: Manifest) -> list[str]:
@@ -42,6 +45,7 @@ def variables(manifest: Manifest) -> dict[str, object]:
         "trajectory_paths": [str(p) for p in manifest.trajectory_paths()],
         "trajectory_sources": trajectory_sources(manifest),
         "repeated_searches": manifest.sources.repeated_searches,
+        "label_source": manifest.labels.source,
         "pairing": manifest.filters.pairing,
         "own_state_sources": list(manifest.filters.own_state_sources) or [""],
         "drop_empty": manifest.filters.drop_empty,
@@ -59,14 +63,18 @@ def variables(manifest: Manifest) -> dict[str, object]:
         "sibling_scope": c.sibling_scope,
         "positive_states": c.positive_states,
         "false_negatives": c.false_negatives,
+        "preferences_rejected": manifest.preferences.rejected,
+        "preferences_max_per_parent": manifest.preferences.max_per_parent,
+        "preferences_seed": str(manifest.preferences.seed),
+        "prompt_template": PROMPT_TEMPLATE,
         "base_subsample": -1 if base is None or base.subsample is None else base.subsample,
         "base_seed": str(base.seed if base else 0),
     }
 
 
 def open_inputs(manifest: Manifest, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A connection with the manifest's settings and the (empty) input tables; the views
-    come with ``define_input_views`` and ``define_views``.
+    """A connection with the manifest's settings, the shared macros and the (empty) input
+    tables; the views come with ``define_input_views`` and ``define_views``.
 
     A build defines the input views once the files' footers are checked (DuckDB opens
     the files to define them), loads ``trajectories`` into a table, and only then
@@ -75,19 +83,21 @@ def open_inputs(manifest: Manifest, database: str = ":memory:") -> duckdb.DuckDB
     con = duckdb.connect(database)
     for name, value in variables(manifest).items():
         con.execute(f"SET VARIABLE {name} = ?", [value])
+    define_macros(con)
     con.execute((sql_dir() / "inputs" / "tables.sql").read_text(encoding="utf-8"))
     return con
 
 
 def define_input_views(con: duckdb.DuckDBPyConnection) -> None:
-    """The ``INPUT_VIEWS`` files: ``trajectory_files`` and ``trajectories`` over the parquet files."""
+    """The ``INPUT_VIEWS`` files: ``trajectory_files`` and ``trajectory_records`` over the parquet files."""
     for f in sql_files():
         if f.name.startswith(INPUT_VIEWS):
             con.execute(f.read_text(encoding="utf-8"))
 
 
 def define_views(con: duckdb.DuckDBPyConnection) -> None:
-    """Every other view of ``sql/``, in file-name order."""
+    """Every other view of ``sql/``, in file-name order, then the statistics views
+    (``sql_files``)."""
     for f in sql_files():
         if not f.name.startswith(INPUT_VIEWS):
             con.execute(f.read_text(encoding="utf-8"))

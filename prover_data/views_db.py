@@ -19,14 +19,16 @@ import uuid
 from pathlib import Path
 from typing import Iterable
 
-VIEWS_DB = "views.duckdb"
+from prover_data.build_files import Build, output_file
+
 MARKER = ".views.duckdb.dir"
 
 
-def ensure_views_db(out: Path, outputs: Iterable[str]) -> None:
-    """One view per output (a ``NAME.parquet`` file of ``out``) in ``out/views.duckdb``."""
+def ensure_views_db(build: Build, outputs: Iterable[str]) -> None:
+    """One view per output (of ``schema.OUTPUTS``, in the finished ``build``) in ``build.views_db``."""
+    out = build.dir
     here = out.resolve().as_posix()
-    final, marker = out / VIEWS_DB, out / MARKER
+    final, marker = build.views_db, out / MARKER
     if final.is_file() and marker.is_file() and marker.read_text(encoding="utf-8") == here:
         return
     import duckdb
@@ -34,7 +36,7 @@ def ensure_views_db(out: Path, outputs: Iterable[str]) -> None:
     tmp = _temporary(out, "views")
     con = duckdb.connect(str(tmp))
     for name in outputs:
-        target = f"{here}/{name}.parquet".replace("'", "''")
+        target = f"{here}/{output_file(name)}".replace("'", "''")
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{target}')")
     con.close()
     os.replace(tmp, final)

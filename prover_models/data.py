@@ -22,6 +22,7 @@ import torch
 
 from prover_data.errors import InputError, Problem
 from prover_data.identity import split_bucket
+from prover_data.prompts import format_prompt
 from prover_data.schema import CONTRASTIVE, CONTRASTIVE_POOLS, SFT_PAIRS
 from prover_models.missing_vectors import resolve
 
@@ -65,25 +66,8 @@ def _compatible(got: pa.DataType, want: pa.DataType) -> bool:
 
 # --------------------------------------------------------------------------- SFT pairs
 
-# The prompt BurnQED trains and searches with (DeepSeek-Prover's tactic-state format:
-# python/data/merge_sft_dataset.py ``format_sft_pair`` and the policy crate's
-# ``format_tactic_message``). The model sees the state in a Lean comment inside a
-# closed code fence and learns to continue with one tactic. The search wraps the same
-# message in DeepSeek's chat tokens; the training text is the message alone, as in
-# BurnQED. Keep it byte-identical: a changed prompt is a different task.
-PROMPT_TEMPLATE = (
-    "Complete the following Lean 4 code:\n\n"
-    "```lean4\n"
-    "/- tactic state:\n"
-    "{state}\n"
-    "-/\n"
-    "```\n"
-)
-
-
-def format_prompt(state: str) -> str:
-    """The prompt for one proof state; the tactic follows it directly."""
-    return PROMPT_TEMPLATE.format(state=state)
+# The prompt (prover_data.prompts, where the build reads it too: the preference pairs
+# carry it) is BurnQED's DeepSeek-Prover tactic-state message; the tactic follows it.
 
 
 def encode_pair(tokenizer, state: str, tactic: str, max_len: int) -> tuple[list[int], list[int]]:
@@ -138,6 +122,36 @@ class SFTPairs(torch.utils.data.Dataset):
         ids, labels = encode_pair(self.tokenizer, self.state[i], self.tactic[i], self.max_seq_len)
         return {"input_ids": ids, "labels": labels}
 
+    @functools.cached_property
+    def full_lengths(self) -> np.ndarray:
+        """Token count of every pair before the cut at ``max_seq_len``, from one batched tokenization.
+
+        Batching by length needs every length before step 0. The prompt and the tactic are
+        tokenized apart, as ``encode_pair`` does, so the counts add up to its exact length.
+        """
+        bos = int(self.tokenizer.bos_token_id is not None)
+        counts = np.empty(len(self), np.int64)
+        self._prompt_lengths = np.empty(len(self), np.int64)
+        for start in range(0, len(self), 4096):  # bounded lists of ids, whatever the set's size
+            stop = min(start + 4096, len(self))
+            prompts = self.tokenizer([format_prompt(s) for s in self.state[start:stop]],
+                                     add_special_tokens=False)["input_ids"]
+            tactics = self.tokenizer(self.tactic[start:stop], add_special_tokens=False)["input_ids"]
+            self._prompt_lengths[start:stop] = [bos + len(p) for p in prompts]
+            counts[start:stop] = self._prompt_lengths[start:stop] + [len(t) for t in tactics]
+        return counts
+
+    @functools.cached_property
+    def lengths(self) -> np.ndarray:
+        """Token count of every pair as trained: ``full_lengths`` cut at ``max_seq_len``."""
+        return np.minimum(self.full_lengths, self.max_seq_len)
+
+    def truncation(self) -> dict[str, int]:
+        """Pairs longer than ``max_seq_len`` (cut at the end), and those cut to no tactic token at all."""
+        full = self.full_lengths
+        return {"truncated": int((full > self.max_seq_len).sum()),
+                "without_tactic": int((self._prompt_lengths >= self.max_seq_len).sum())}
+
     def sample(self, n: int, seed: int) -> list[int]:
         """``n`` row indices chosen by content hash and seed (all rows when n >= len)."""
         if n >= len(self):
@@ -169,6 +183,25 @@ def pad_sft_batch(examples: list[dict[str, list[int]]], pad_id: int) -> dict[str
         labels[row, :n] = torch.tensor(e["labels"])
         attention_mask[row, :n] = 1
     return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
+def pack_sft_batch(examples: list[dict[str, list[int]]]) -> dict[str, torch.Tensor]:
+    """Concatenate encoded pairs into one row with no padding: input_ids / position_ids / labels.
+
+    Position ids restart at 0 for each pair. With no attention mask, transformers reads
+    the restarts as sequence boundaries (``masking_utils.find_packed_sequence_indices``;
+    flash attention's varlen path reads them as ``cu_seqlens``), so no token attends
+    across a pair -- when the forward is called with ``use_cache=False``. The first
+    label of every pair is ignored, so no pair is asked to predict its neighbour's first
+    token.
+    """
+    ids, labels, positions = [], [], []
+    for e in examples:
+        ids += e["input_ids"]
+        labels += [IGNORE_INDEX] + e["labels"][1:]
+        positions += range(len(e["input_ids"]))
+    row = lambda values: torch.tensor([values], dtype=torch.long)  # noqa: E731
+    return {"input_ids": row(ids), "position_ids": row(positions), "labels": row(labels)}
 
 
 # --------------------------------------------------------------------------- contrastive samples

@@ -36,7 +36,7 @@ Metrics (``training/metrics.rs``), on temperature-scaled energies
 Optimizer and schedule (``training/trainer.rs``)
     AdamW (weight decay 0.01, epsilon 1e-5 as in burn), global grad-norm clip 1.0,
     learning rate ``base * (s + 1) / warmup`` for s < warmup, then cosine to 0 at the
-    last step. The report's LR column pins the warmup: 3.00e-8 at step 0 is
+    last step (``prover_models.schedule``). The report's LR column pins the warmup: 3.00e-8 at step 0 is
     3e-5 * 1 / 1000, and 2.98e-5 at step 2,000 is the cosine 1,000 of 19,000 steps in.
 
 Where this differs from BurnQED, on purpose: batches come from the build's
@@ -66,6 +66,9 @@ from prover_data.atomic import atomic_file, atomic_write_bytes, atomic_write_tex
 from prover_data.errors import InputError, Problem
 from prover_data.manifest import EBMTrainer, Embeddings
 from prover_models.data import contrastive_loader, widen
+from prover_models.resume import resume_point
+from prover_models.run_log import RunLog
+from prover_models.schedule import fit_warmup, learning_rate
 
 CHECKPOINT_VERSION = 1
 METRICS = ("loss", "gap", "rank", "pos_energy", "neg_energy")  # per-batch figures, in this order
@@ -159,14 +162,6 @@ def step_loss(model: EnergyHead, pos: torch.Tensor, neg: torch.Tensor, depth: to
     return loss, metrics
 
 
-def lr_at(step: int, base_lr: float, warmup_steps: int, total_steps: int) -> float:
-    """Linear warmup from base/warmup to base, then cosine decay to 0 at ``total_steps``."""
-    if step < warmup_steps:
-        return base_lr * (step + 1) / warmup_steps
-    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
-    return base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
 @torch.no_grad()
 def evaluate(model: EnergyHead, data, indices: np.ndarray, batch_size: int, depth_loss_weight: float,
              device: torch.device) -> dict[str, float]:
@@ -203,14 +198,19 @@ class RunSummary:
 
 def train(cfg: EBMTrainer, train_set, val_set, out_dir: str | Path, *, device: str | torch.device = "cpu",
           resume: str | Path | None = None, meta: dict | None = None,
-          on_step: Callable[[int, dict | None], bool | None] | None = None) -> RunSummary:
+          on_step: Callable[[int, dict | None], bool | None] | None = None, length_from_cli: bool = False,
+          report_to: str = "none", say: Callable[[str], None] = print) -> RunSummary:
     """Train an energy head on ``train_set``; checkpoints, log and plot go to ``out_dir``.
 
     ``train_set`` / ``val_set`` are ``prover_models.data.ContrastiveSamples``. ``meta``
     describes the data (file digests, embedding version, dtype, encoder); a checkpoint
-    only resumes a run with the same ``cfg`` and ``meta``. ``on_step(step, row)`` is
-    called after every step, with the log row at log steps; returning True stops after
-    that step with a resumable checkpoint.
+    only resumes a run with the same ``cfg`` and ``meta``. ``resume``: a ``last.pt``,
+    ``"auto"`` (``out_dir/last.pt`` when there is one) or None (afresh, over whatever is
+    there; ``prover_models.resume``). ``on_step(step, row)`` is called after every step,
+    with the log row at log steps; returning True stops after that step with a
+    resumable checkpoint. ``length_from_cli``: ``steps`` came from the command line, so
+    warmup takes at most 10% of them (``prover_models.schedule``). ``report_to``:
+    ``"tensorboard"`` also writes OUT/tensorboard/ (``prover_models.run_log``).
 
     Files: ``last.pt`` (everything needed to resume: model, optimizer, RNG, step, running
     averages, log), ``best.pt`` (the head with the lowest validation loss so far),
@@ -218,6 +218,9 @@ def train(cfg: EBMTrainer, train_set, val_set, out_dir: str | Path, *, device: s
     report's table) and ``summary.json`` at the end.
     """
     out_dir, device = Path(out_dir), torch.device(device)
+    cfg = fit_warmup(cfg, cfg.steps, section="ebm", say=say, override=f"--steps {cfg.steps}" if length_from_cli else None)
+    start = resume_point(resume, out_dir, [out_dir / "last.pt"] if (out_dir / "last.pt").is_file() else [],
+                         refuse_fresh=False)
     out_dir.mkdir(parents=True, exist_ok=True)
     head = EnergyHeadConfig.from_trainer(cfg, train_set.embeddings.dim)
     meta = meta or {}
@@ -227,8 +230,8 @@ def train(cfg: EBMTrainer, train_set, val_set, out_dir: str | Path, *, device: s
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.learning_rate, weight_decay=cfg.weight_decay, eps=1e-5)
     state = {"step": 0, "running": torch.zeros(len(METRICS), dtype=torch.float64), "count": 0,
              "log": [], "best_val_loss": None, "best_step": None}
-    if resume is not None:
-        state = _load_for_resume(Path(resume), cfg, head, meta, model, optimizer, device)
+    if start is not None:
+        state = _load_for_resume(start, cfg, head, meta, model, optimizer, device)
     running = state["running"].to(device)
     val_idx = val_set.sample(cfg.val_batches * cfg.batch_size, cfg.seed) if val_set is not None else None
 
@@ -236,48 +239,55 @@ def train(cfg: EBMTrainer, train_set, val_set, out_dir: str | Path, *, device: s
                                 pin_memory=device.type == "cuda")
     model.train()
     stopped = False
-    for step, batch in zip(range(state["step"], cfg.steps), loader):
-        lr = lr_at(step, cfg.learning_rate, cfg.warmup_steps, cfg.steps)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        batch = widen(batch, device)
-        loss, metrics = step_loss(model, batch["pos"], batch["neg"], batch["depth"], cfg.depth_loss_weight)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        optimizer.step()
-        running += metrics.double()
-        state["count"] += 1
-        state["step"] = step + 1
+    with RunLog(out_dir / "metrics.jsonl", state["log"], report_to=report_to) as log:
+        for step, batch in zip(range(state["step"], cfg.steps), loader):
+            lr = learning_rate(step, peak=cfg.learning_rate, warmup_steps=cfg.warmup_steps, total_steps=cfg.steps)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            batch = widen(batch, device)
+            loss, metrics = step_loss(model, batch["pos"], batch["neg"], batch["depth"], cfg.depth_loss_weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            running += metrics.double()
+            state["count"] += 1
+            state["step"] = step + 1
 
-        row = None
-        last = step == cfg.steps - 1
-        if step % cfg.log_every == 0 or last:
-            train_avg = dict(zip(METRICS, (running / state["count"]).tolist()))
-            if not math.isfinite(train_avg["loss"]):
-                raise FloatingPointError(f"training diverged before step {step} (loss {train_avg['loss']}); "
-                                         f"the last good checkpoint is {out_dir / 'last.pt'}")
-            row = {"step": step, "lr": lr, "temperature": model.log_temperature.clamp(-5, 2).exp().item(),
-                   **{f"train_{k}": v for k, v in train_avg.items()}}
-            if val_idx is not None and (step % cfg.eval_every == 0 or last):
-                val = evaluate(model, val_set, val_idx, cfg.batch_size, cfg.depth_loss_weight, device)
-                row.update({f"val_{k}": v for k, v in val.items()})
-                if state["best_val_loss"] is None or val["loss"] < state["best_val_loss"]:
-                    state["best_val_loss"], state["best_step"] = val["loss"], step
-                    _save_best(out_dir / "best.pt", model, head, step, val["loss"], meta)
-            running.zero_()
-            state["count"] = 0
-            state["log"].append(row)
-            _append_jsonl(out_dir / "metrics.jsonl", state["log"])
-        if on_step is not None and on_step(step, row):
-            stopped = not last
-        if row is not None or stopped:
-            state["running"] = running.cpu()
-            _save_last(out_dir / "last.pt", model, optimizer, head, cfg, meta, state)
-        if stopped:
-            break
+            row = None
+            last = step == cfg.steps - 1
+            if step % cfg.log_every == 0 or last:
+                row = _log_step(model, cfg, step, lr, running, state, val_set, val_idx, device, out_dir, head, meta)
+                log.record(**row)
+            if on_step is not None and on_step(step, row):
+                stopped = not last
+            if row is not None or stopped:
+                state["running"] = running.cpu()
+                _save_last(out_dir / "last.pt", model, optimizer, head, cfg, meta, state)
+            if stopped:
+                break
 
     return _finish(out_dir, cfg, state, stopped, {"train": train_set, "val": val_set})
+
+
+def _log_step(model, cfg: EBMTrainer, step: int, lr: float, running: torch.Tensor, state: dict, val_set, val_idx,
+              device, out_dir: Path, head, meta: dict) -> dict:
+    """A log step's row: the running train figures (then reset), and validation where due (``best.pt`` kept)."""
+    train_avg = dict(zip(METRICS, (running / state["count"]).tolist()))
+    if not math.isfinite(train_avg["loss"]):
+        raise FloatingPointError(f"training diverged before step {step} (loss {train_avg['loss']}); "
+                                 f"the last good checkpoint is {out_dir / 'last.pt'}")
+    row = {"step": step, "lr": lr, "temperature": model.log_temperature.clamp(-5, 2).exp().item(),
+           **{f"train_{k}": v for k, v in train_avg.items()}}
+    if val_idx is not None and (step % cfg.eval_every == 0 or step == cfg.steps - 1):
+        val = evaluate(model, val_set, val_idx, cfg.batch_size, cfg.depth_loss_weight, device)
+        row.update({f"val_{k}": v for k, v in val.items()})
+        if state["best_val_loss"] is None or val["loss"] < state["best_val_loss"]:
+            state["best_val_loss"], state["best_step"] = val["loss"], step
+            _save_best(out_dir / "best.pt", model, head, step, val["loss"], meta)
+    running.zero_()
+    state["count"] = 0
+    return row
 
 
 def _finish(out_dir: Path, cfg: EBMTrainer, state: dict, stopped: bool, data: dict) -> RunSummary:
@@ -372,11 +382,6 @@ def load_energy_head(path: str | Path, device: str | torch.device = "cpu") -> En
 def _plain(obj) -> dict:
     """A dataclass as a dict of plain values (tuples as lists), as torch.load returns it."""
     return json.loads(json.dumps(dataclasses.asdict(obj)))
-
-
-def _append_jsonl(path: Path, rows: list[dict]) -> None:
-    # Rewritten whole (a few dozen lines): a resumed run's file never repeats a step.
-    atomic_write_text(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
 
 # --------------------------------------------------------------------------- checks

@@ -11,20 +11,30 @@ The run, top to bottom (``train``):
 * Each pair is ``data.PROMPT_TEMPLATE`` (the DeepSeek-Prover tactic-state prompt)
   followed by the tactic; only tactic tokens carry loss (``data.encode_pair`` says how
   and why).
-* An optimizer step takes ``batch_size x grad_accum`` pairs. Its loss is the mean over
-  all their tactic tokens, so splitting a step into micro-batches does not change it.
-* Data order is a pure function of (seed, step) (``data.batch_indices``): pair number
-  ``g`` of the run is position ``g mod N`` of epoch ``g div N``'s seeded permutation. A
-  resumed run needs no data-loader state and sees exactly the batches of an
+* An optimizer step takes ``grad_accum`` micro-batches: ``batch_size`` pairs each,
+  padded to their longest (``batching = "grouped"`` or ``"random"``), or padding-free
+  rows of at most ``max_tokens`` tokens (``"packed"``). Its loss is the mean over all
+  their tactic tokens, so splitting a step into micro-batches, or over processes, does
+  not change it.
+* Data order is a pure function of (seed, step) (``prover_models.batching``): each
+  epoch is a seeded permutation of the pairs, grouped by length in windows or packed.
+  A resumed run needs no data-loader state and sees exactly the batches of an
   uninterrupted one.
-* The learning rate is a pure function of the step (``learning_rate``), the same
-  curve as transformers' warmup + cosine schedule; it has no state to save.
+* Under ``torchrun`` each of N processes computes every N-th micro-batch of each step,
+  under DistributedDataParallel (``prover_models.distributed``); the step's loss and
+  gradient are those of one process computing them all. Only rank 0 writes.
+* The learning rate is a pure function of the step (``prover_models.schedule``), the
+  same curve as transformers' warmup + cosine schedule; it has no state to save.
 * Every ``eval_every`` steps: the loss on a fixed subset of ``eval_examples`` val pairs
   chosen by content hash and seed. At the end: the loss on the whole val set and on its
   trajectory pairs alone (``source != 'base'``), the report's two final figures.
-* Every ``save_every`` steps, and at the end, ``checkpoint-STEP/``: the adapter (a
-  usable peft adapter), AdamW's state, the RNG states, the log so far. Resuming from it
-  continues bit for bit (on CPU; CUDA kernels are not all deterministic).
+* Every ``save_every`` steps, and at the end, ``checkpoint-STEP/``
+  (``prover_models.sft_checkpoints``): the adapter (a usable peft adapter), AdamW's
+  state, every rank's RNG state, the log so far. Resuming from it continues bit for
+  bit (on CPU; CUDA kernels are not all deterministic). Records go through
+  ``prover_models.run_log`` (``log.jsonl``, and TensorBoard with ``report_to``).
+* The summary counts the pairs cut at ``max_seq_len`` and the token efficiency: real
+  tokens over the tokens the forward passes computed, padding included.
 
 A plain torch loop rather than ``transformers.Trainer``: every rule above is visible in
 this one file, and resume is exact by construction instead of by replaying a data
@@ -32,24 +42,20 @@ loader up to the saved step.
 
 Deliberate differences from BurnQED:
 
-* No sequence packing. BurnQED concatenated pairs into 2,048-token chunks with no
-  attention boundary, so a pair attended to its neighbours; here each pair is its own
-  padded sequence. An "epoch" therefore counts pairs: 12,000 steps x 20 pairs are 1.8
-  passes over 131,623 pairs, where BurnQED's packed chunks made them 5.1. Compare runs
-  by step.
+* Packing keeps pairs apart. BurnQED concatenated pairs into 2,048-token chunks with
+  no attention boundary, so a pair attended to its neighbours; here a packed pair sees
+  only itself, and the default batching pads instead. An "epoch" counts pairs: 12,000
+  steps x 20 pairs are 1.8 passes over 131,623 pairs, where BurnQED's packed chunks
+  made them 5.1. Compare runs by step (or, under ``"packed"``, by epoch).
 * Loss is token-weighted over the whole step and over the whole eval set.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
-import os
-import shutil
 import time
 import warnings
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -61,26 +67,21 @@ from prover_data.atomic import atomic_dir, atomic_file, atomic_write_text, exclu
 from prover_data.errors import InputError, Problem
 from prover_data.identity import bytes_digest, file_digest
 from prover_data.manifest import SFTTrainer
-from prover_models.data import IGNORE_INDEX, SFTPairs, batch_indices, pad_sft_batch
-from prover_models.schedule import cap_warmup
-
-STATE_FILE = "trainer_state.pt"
-LOG_FILE = "log.jsonl"
-
-# Settings that shape the weights: a checkpoint resumes only under the same values.
-# max_steps may change (the schedule's horizon moves from the resumed step on), and so
-# may the eval, logging and saving cadence and activation checkpointing.
-RESUME_MUST_MATCH = (
-    "lora_r", "lora_alpha", "lora_dropout", "lora_bias", "target_modules", "learning_rate",
-    "lr_schedule", "warmup_steps", "batch_size", "grad_accum", "max_seq_len", "seed",
-    "weight_decay", "grad_clip", "dtype",
-)
+from prover_models.batching import StepPlan, check_packing, rank_share
+from prover_models.data import IGNORE_INDEX, SFTPairs, pack_sft_batch, pad_sft_batch
+from prover_models.devices import resolve_dtype
+from prover_models.distributed import World, join, wrap
+from prover_models.resume import resume_point
+from prover_models.run_log import RunLog
+from prover_models.schedule import fit_warmup, learning_rate
+from prover_models.sft_checkpoints import LOG_FILE, checkpoints, check_resume_path, load_checkpoint, rng_state, save_checkpoint
 
 
 @dataclass
 class Result:
     summary: dict[str, Any]  # figures of the run, JSON-ready (also in OUT/summary.json)
     model: Any  # the trained peft model, in memory
+    primary: bool = True  # rank 0 (or the only process): the one that prints and writes
 
 
 # --------------------------------------------------------------------------- settings
@@ -106,6 +107,9 @@ def check_config(cfg: SFTTrainer, file: str = "[train.sft]") -> None:
         ("weight_decay", cfg.weight_decay >= 0, "a non-negative number"),
         ("grad_clip", cfg.grad_clip > 0, "a positive number"),
         ("keep_checkpoints", cfg.keep_checkpoints >= 0, "a non-negative count (0 keeps all)"),
+        ("group_window", cfg.group_window >= 1, "at least 1 micro-batch"),
+        ("max_tokens", cfg.batching != "packed" or cfg.max_tokens >= cfg.max_seq_len,
+         f"at least max_seq_len ({cfg.max_seq_len}) under batching = \"packed\", so every pair fits a micro-batch"),
     ]
     problems = [Problem(file, f"expected {want}, got {getattr(cfg, key)!r}", key=f"train.sft.{key}")
                 for key, ok, want in rules if not ok]
@@ -139,13 +143,6 @@ def resolve_model(name: str, file: str = "[train.sft]") -> Path:
         ) from None
 
 
-def resolve_dtype(cfg: SFTTrainer, device: str) -> torch.dtype:
-    if cfg.dtype == "auto":
-        cuda_bf16 = device == "cuda" and torch.cuda.is_bf16_supported()
-        return torch.bfloat16 if cuda_bf16 else torch.float32
-    return {"float32": torch.float32, "bfloat16": torch.bfloat16}[cfg.dtype]
-
-
 # --------------------------------------------------------------------------- model
 
 
@@ -154,7 +151,15 @@ def load_model(model_dir: Path, cfg: SFTTrainer, device: str, file: str = "[trai
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=resolve_dtype(cfg, device), local_files_only=True)
+    attention = {"attn_implementation": cfg.attn_implementation} if cfg.attn_implementation else {}
+    try:
+        base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=resolve_dtype(cfg.dtype, device), local_files_only=True,
+                                                    **attention)
+    except (ValueError, ImportError) as e:
+        if not attention:
+            raise
+        raise InputError.one(file, f"attention implementation {cfg.attn_implementation!r} cannot load "
+                                   f"{model_dir}: {e}", key="train.sft.attn_implementation") from None
     present = {name.rsplit(".", 1)[-1] for name, _ in base.named_modules()}
     missing = [m for m in cfg.target_modules if m not in present]
     if missing:
@@ -199,39 +204,34 @@ def _human(n: int) -> str:
     return str(n)
 
 
-# --------------------------------------------------------------------------- schedule and data order
+# --------------------------------------------------------------------------- data order
 
 
-def learning_rate(step: int, cfg: SFTTrainer) -> float:
-    """Learning rate of optimizer step ``step`` (0-based): linear warmup from 0, then decay.
-
-    Equal to transformers' ``get_{cosine,linear,constant}_schedule_with_warmup``.
-    """
-    if step < cfg.warmup_steps:
-        return cfg.learning_rate * step / cfg.warmup_steps
-    if cfg.lr_schedule == "constant":
-        return cfg.learning_rate
-    progress = (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps)
-    if cfg.lr_schedule == "linear":
-        return cfg.learning_rate * max(0.0, 1.0 - progress)
-    return cfg.learning_rate * max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
+def plan_of(cfg: SFTTrainer, lengths) -> StepPlan:
+    """The run's steps (``prover_models.batching``) over pairs of these token lengths."""
+    return StepPlan(lengths, batching=cfg.batching, batch_size=cfg.batch_size, grad_accum=cfg.grad_accum,
+                    seed=cfg.seed, group_window=cfg.group_window, max_tokens=cfg.max_tokens)
 
 
-def step_rows(step: int, cfg: SFTTrainer, n: int) -> list[list[int]]:
+def step_rows(step: int, cfg: SFTTrainer, lengths) -> list[list[int]]:
     """Training-set rows of optimizer step ``step`` (0-based), one list per micro-batch."""
-    rows = batch_indices(n, cfg.batch_size * cfg.grad_accum, cfg.seed, step).tolist()
-    return [rows[i:i + cfg.batch_size] for i in range(0, len(rows), cfg.batch_size)]
+    return [rows.tolist() for rows in plan_of(cfg, lengths).step(step)]
 
 
 # --------------------------------------------------------------------------- loss
 
 
 def loss_sum(model, batch: dict[str, torch.Tensor], device: str, autocast) -> torch.Tensor:
-    """Summed next-token cross-entropy over the batch's labelled (tactic) tokens."""
-    batch = {k: v.to(device) for k, v in batch.items()}
+    """Summed next-token cross-entropy over the batch's labelled (tactic) tokens.
+
+    A padded batch carries an attention mask; a packed one carries position ids instead,
+    which transformers turns into a mask that keeps each pair to itself -- only without
+    a KV cache: given one (``use_cache`` defaults to True), it ignores the restarts.
+    """
+    inputs = {k: batch[k].to(device) for k in ("input_ids", "attention_mask", "position_ids") if k in batch}
     with autocast:
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).logits
-    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), batch["labels"][:, 1:].flatten(),
+        logits = model(**inputs, use_cache=False).logits
+    return F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), batch["labels"][:, 1:].flatten().to(device),
                            ignore_index=IGNORE_INDEX, reduction="sum")
 
 
@@ -240,125 +240,33 @@ def target_tokens(batch: dict[str, torch.Tensor]) -> int:
 
 
 @torch.no_grad()
-def evaluate(model, data: SFTPairs, rows: list[int], batch_size: int, pad_id: int, device: str, autocast) -> float:
-    """Mean loss per tactic token over ``rows`` of ``data`` (dropout off)."""
+def evaluate(model, data: SFTPairs, rows: list[int], batch_size: int, pad_id: int, device: str, autocast,
+             world: World = World()) -> float:
+    """Mean loss per tactic token over ``rows`` of ``data`` (dropout off).
+
+    Rows are batched in order of length (the loss is a sum, so order only changes
+    padding), and each rank takes every N-th batch.
+    """
     model.eval()
+    lengths = data.lengths
+    rows = sorted(rows, key=lambda i: (int(lengths[i]), i))
+    batches = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
     total, count = 0.0, 0
-    for i in range(0, len(rows), batch_size):
-        batch = pad_sft_batch([data[j] for j in rows[i:i + batch_size]], pad_id)
+    for chunk in rank_share(batches, world.rank, world.size):
+        batch = pad_sft_batch([data[j] for j in chunk], pad_id)
         total += loss_sum(model, batch, device, autocast).item()
         count += target_tokens(batch)
+    total, count = world.sum([total, count], _collective_device(device))
     model.train()
     return total / max(count, 1)
 
 
-# --------------------------------------------------------------------------- checkpoints
-
-
-def checkpoints(out_dir: Path) -> list[Path]:
-    """``checkpoint-STEP`` directories in ``out_dir``, oldest first."""
-    return sorted((p for p in Path(out_dir).glob("checkpoint-*") if _step_of(p) is not None), key=_step_of)
-
-
-def _step_of(path: Path) -> int | None:
-    digits = path.name.removeprefix("checkpoint-")
-    return int(digits) if path.name.startswith("checkpoint-") and digits.isdigit() else None
-
-
-def save_checkpoint(out_dir: Path, step: int, model, optimizer, state: dict, keep: int) -> Path:
-    final = out_dir / f"checkpoint-{step}"
-    with atomic_dir(final) as tmp:
-        model.save_pretrained(tmp)  # adapter_config.json + adapter_model.safetensors
-        torch.save({**state, "step": step, "optimizer": optimizer.state_dict(), "rng": _rng_state()}, tmp / STATE_FILE)
-    if keep:
-        for old in checkpoints(out_dir)[:-keep]:
-            trash = old.parent / f".{old.name}.deleting"
-            shutil.rmtree(trash, ignore_errors=True)  # left by a deletion that was cut short
-            os.replace(old, trash)  # gone from checkpoints() at once, even if rmtree is cut short
-            shutil.rmtree(trash)
-    return final
-
-
-def load_checkpoint(path: Path, model, optimizer, meta: dict, file: str) -> dict:
-    """Restore adapter, optimizer and RNG from ``path``; return its saved trainer state."""
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
-    state_file = path / STATE_FILE
-    if not state_file.is_file():
-        raise InputError.one(str(path), f"not a checkpoint of this trainer (no {STATE_FILE})")
-    state = torch.load(state_file, map_location="cpu", weights_only=True)
-    problems = [Problem(file, f"the checkpoint {path.name} was trained with {state['meta']['config'].get(k)!r}, "
-                              f"this run has {meta['config'][k]!r}; resume under the same settings",
-                        key=f"train.sft.{k}")
-                for k in RESUME_MUST_MATCH if state["meta"]["config"].get(k) != meta["config"][k]]
-    for k, what in (("train_digest", "sft_train.parquet"), ("val_digest", "sft_val.parquet"),
-                    ("model_digest", "the base model's config.json")):
-        if state["meta"][k] != meta[k]:
-            problems.append(Problem(str(path), f"{what} differs from the one this checkpoint was trained on"))
-    if problems:
-        raise InputError(problems)
-    weights = load_file(path / "adapter_model.safetensors")
-    unexpected = set_peft_model_state_dict(model, weights).unexpected_keys
-    if unexpected:
-        raise InputError.one(str(path), f"adapter weights that this model does not have: {unexpected[:3]}")
-    optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["rng"]["cpu"])
-    if torch.cuda.is_available() and state["rng"]["cuda"]:
-        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-    return state
-
-
-def _rng_state() -> dict:
-    return {"cpu": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
-
-
-def _resume_point(resume: str | Path | None, out_dir: Path) -> Path | None:
-    """The checkpoint to continue from (``"auto"``: the newest in ``out_dir``), or None."""
-    existing = checkpoints(out_dir)
-    if resume is None:
-        if existing:
-            raise InputError.one(str(out_dir), f"holds checkpoints of an earlier run (newest {existing[-1].name}); "
-                                               "pass --resume auto to continue it, or choose another --out")
-        return None
-    if str(resume) == "auto":
-        return existing[-1] if existing else None
-    path = Path(resume)
-    if not path.is_dir():
-        raise InputError.one(str(path), "no such checkpoint directory")
-    newer = [p.name for p in existing if _step_of(p) > (_step_of(path) or 0)]
-    if newer and path.resolve().parent == out_dir.resolve():
-        raise InputError.one(str(out_dir), f"holds checkpoints newer than {path.name} ({', '.join(newer)}); "
-                                           "resume into another --out so --resume auto never mixes the two runs")
-    return path
+def _collective_device(device: str) -> str:
+    """Where a collective's tensor lives: NCCL reduces CUDA tensors only."""
+    return device if device.startswith("cuda") else "cpu"
 
 
 # --------------------------------------------------------------------------- the run
-
-
-class RunLog:
-    """The run's records, kept in memory (tables, checkpoints) and appended to log.jsonl.
-
-    Opening rewrites the file from ``history`` (a resumed run's history comes from its
-    checkpoint, so records a killed run wrote after that checkpoint disappear).
-    """
-
-    def __init__(self, path: Path, history: list[dict]):
-        self.history = history
-        atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in history))
-        self.file = open(path, "a", encoding="utf-8")
-
-    def record(self, **entry) -> None:
-        self.history.append(entry)
-        self.file.write(json.dumps(entry) + "\n")
-        self.file.flush()
-
-    def __enter__(self) -> "RunLog":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.file.close()
 
 
 @dataclass
@@ -373,72 +281,103 @@ class _Data:
     trajectory_rows: list[int]  # val pairs of trajectories (not base pairs): the report's second figure
 
 
-@dataclass
-class _Run:
-    """What the steps of one run touch: schedule, data, model, optimizer and the device."""
-
-    cfg: SFTTrainer  # the schedule this run follows (warmup capped when --max-steps set the length)
-    data: _Data
-    model: Any
-    params: list
-    optimizer: torch.optim.Optimizer
-    dtype: torch.dtype
-    autocast: Any
-    device: str
-    meta: dict  # what a checkpoint must match to be resumed (the manifest's settings, input digests)
-    out_dir: Path
-
-    def val_loss(self, rows: list[int]) -> float:
-        return evaluate(self.model, self.data.val, rows, self.cfg.batch_size, self.data.pad_id, self.device,
-                        self.autocast)
-
-
 def train(cfg: SFTTrainer, *, train_path: Path, val_path: Path, out_dir: Path, device: str = "cpu",
           resume: str | Path | None = None, progress=None, say: Callable[[str], None] = print,
-          config_file: str = "[train.sft]", length_from_cli: bool = False) -> Result:
+          config_file: str = "[train.sft]", length_from_cli: bool = False, report_to: str = "none") -> Result:
     """Train a LoRA adapter on ``train_path``'s pairs; write checkpoints and results to ``out_dir``.
 
-    ``resume``: a checkpoint directory, ``"auto"`` (the newest in ``out_dir``, if any)
-    or None (``out_dir`` must then hold no checkpoints). ``progress``: a rich Progress.
+    ``resume``: a checkpoint directory, ``"auto"`` or None (``prover_models.resume``).
     ``length_from_cli``: ``max_steps`` came from the command line, so warmup takes at
-    most 10% of it (``prover_models.schedule``); checkpoints keep the manifest's
-    ``warmup_steps``, so a resume with another ``--max-steps`` follows the new horizon.
-    Writes ``out_dir``/: ``checkpoint-STEP/``, ``adapter/`` (final adapter + tokenizer),
-    ``log.jsonl``, ``summary.json``, ``report.md``, ``loss.png``.
+    most 10% of it (``prover_models.schedule``; checkpoints keep the manifest's value).
+    ``report_to``: ``"tensorboard"`` also writes OUT/tensorboard/ (``prover_models.run_log``).
+    Under torchrun this process is one rank of the run; only rank 0 writes and prints.
+    Writes ``checkpoint-STEP/``, ``adapter/``, ``log.jsonl``, ``summary.json``, ``report.md``, ``loss.png``.
     """
-    check_config(cfg, config_file)
-    model_dir = resolve_model(cfg.base_model, config_file)
+    world, device = join(device)
+    if not world.primary:
+        say, progress = (lambda _: None), None
     out_dir = Path(out_dir)
-    with exclusive(out_dir / ".lock", what=f"the SFT run in {out_dir}"):
-        start_from = _resume_point(resume, out_dir)
-        if resume is not None and start_from is None:
-            say(f"no checkpoint in {out_dir} yet: starting from step 0")
-        schedule = cfg
-        if length_from_cli:
-            warmup, note = cap_warmup(cfg.warmup_steps, cfg.max_steps, key="train.sft.warmup_steps",
-                                      override=f"--max-steps {cfg.max_steps}")
-            if note:
-                say(note)
-                schedule = dataclasses.replace(cfg, warmup_steps=warmup)
+    try:
+        with ExitStack() as held:
+            # Everything before step one happens on every rank; bad input on any one stops them all.
+            model_dir, start_from = world.together(lambda: _run_directory(cfg, world, out_dir, resume, say,
+                                                                          config_file, held))
+            schedule = fit_warmup(cfg, cfg.max_steps, section="sft", say=say,
+                                  override=f"--max-steps {cfg.max_steps}" if length_from_cli else None)
+            # data first: a bad file should fail before minutes of loading a 7B model
+            data = world.together(lambda: _load_data(model_dir, cfg, train_path, val_path))
+            model, params, optimizer, dtype, autocast = world.together(lambda: _model(model_dir, cfg, data, device,
+                                                                                      config_file, world))
+            plan = plan_of(cfg, data.train.lengths)
+            meta = _resume_key(cfg, dtype, model_dir, train_path, val_path)
+            params_count = count_parameters(model)
+            step, window, history = world.together(lambda: _starting_point(
+                cfg, model, optimizer, meta, start_from, plan, world, config_file, say, params_count))
+            trainer = wrap(model, world, device)  # the model as steps call it: DDP in a world of several
+            say(_inputs_line(cfg, data, params_count, world))
+            def val_loss(rows: list[int]) -> float:
+                return evaluate(model, data.val, rows, cfg.batch_size, data.pad_id, device, autocast, world)
+            task = progress.add_task("train-sft", total=cfg.max_steps, completed=step) if progress else None
+            started, first_step = time.perf_counter(), step
+            with RunLog(out_dir / LOG_FILE if world.primary else None, history, report_to=report_to) as log:
+                model.train()
+                while step < cfg.max_steps:
+                    lr = learning_rate(step, peak=cfg.learning_rate, warmup_steps=schedule.warmup_steps,
+                                       total_steps=cfg.max_steps, decay=cfg.lr_schedule, warmup_from_zero=True)
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                    share = rank_share(plan.step(step), world.rank, world.size)  # this rank's micro-batches
+                    step_loss = _forward_backward(trainer, [_collate(cfg, data, rows) for rows in share], device,
+                                                  autocast, world)
+                    grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip).item()  # before clipping
+                    optimizer.step()
+                    optimizer.zero_grad(set_to_none=True)
+                    step += 1
+                    window.append(step_loss)
+                    epoch = plan.epoch_at(step)
+                    if step % cfg.log_every == 0 or step == cfg.max_steps:
+                        log.record(kind="train", step=step, epoch=epoch, loss=sum(window) / len(window),
+                                   grad_norm=grad_norm, lr=lr)
+                        window = []
+                    if step % cfg.eval_every == 0:
+                        loss_val = val_loss(data.eval_rows)
+                        log.record(kind="eval", split="subset", step=step, epoch=epoch, loss=loss_val,
+                                   examples=len(data.eval_rows))
+                        say(f"step {step:,} | epoch {epoch:.2f} | train loss {step_loss:.4f} | "
+                            f"eval loss {loss_val:.4f} | lr {lr:.2e}")
+                    if step % cfg.save_every == 0 or step == cfg.max_steps:
+                        rngs = world.gather(rng_state())
+                        if world.primary:
+                            save_checkpoint(out_dir, step, model, optimizer, {"meta": meta, "history": log.history,
+                                                                              "window": window}, cfg.keep_checkpoints, rngs)
+                    if task is not None:
+                        progress.update(task, completed=step, description=f"train-sft loss {step_loss:.4f}")
+                seconds = time.perf_counter() - started
+                _final_eval(val_loss, data, log, step, plan.epoch_at(step))
+            summary = _summary(schedule, data, plan, model_dir, params_count, out_dir, device, dtype, world,
+                               (first_step, step, seconds))
+            if world.primary:
+                _write_results(out_dir, model, data.tokenizer, summary, history)
+            return Result(summary=summary, model=model, primary=world.primary)
+    finally:
+        world.close()
 
-        # data first: a bad file should fail before minutes of loading a 7B model
-        data = _load_data(model_dir, cfg, train_path, val_path)
-        run = _setup(model_dir, cfg, schedule, data, device, config_file, out_dir, train_path, val_path)
-        trainable, total = count_parameters(run.model)
-        step, window, history = _starting_point(run, start_from, config_file, say, trainable, total)
-        say(f"trainable params: {format_parameters(trainable, total)}; {len(data.train):,} train pairs, "
-            f"{len(data.val):,} val pairs ({len(data.trajectory_rows):,} trajectory), eval subset "
-            f"{len(data.eval_rows):,}")
 
-        started, first_step = time.perf_counter(), step
-        with RunLog(out_dir / LOG_FILE, history) as log:
-            step = _train_steps(run, log, step, window, progress, say)
-            seconds = time.perf_counter() - started
-            epoch = _final_eval(run, log, step)
-
-        summary = _summary(run, model_dir, trainable, total, step, epoch, seconds, step - first_step)
-        _write_results(out_dir, run.model, data.tokenizer, summary, history)
-        return Result(summary=summary, model=run.model)
+def _run_directory(cfg: SFTTrainer, world: World, out_dir: Path, resume, say, config_file: str,
+                   held: ExitStack) -> tuple[Path, Path | None]:
+    """Settings checked, the base model found, the run directory locked (rank 0), the checkpoint to continue."""
+    check_config(cfg, config_file)
+    if cfg.grad_accum % world.size:
+        raise InputError.one(config_file, f"grad_accum = {cfg.grad_accum} is not a multiple of the {world.size} "
+                                          "processes: each takes an equal share of every step's micro-batches",
+                             key="train.sft.grad_accum")
+    model_dir = resolve_model(cfg.base_model, config_file)
+    if world.primary:
+        held.enter_context(exclusive(out_dir / ".lock", what=f"the SFT run in {out_dir}"))
+    start_from = resume_point(resume, out_dir, checkpoints(out_dir), check=lambda p: check_resume_path(p, out_dir))
+    if resume is not None and start_from is None:
+        say(f"no checkpoint in {out_dir} yet: starting from step 0")
+    return model_dir, start_from
 
 
 def _load_data(model_dir: Path, cfg: SFTTrainer, train_path: Path, val_path: Path) -> _Data:
@@ -456,33 +395,44 @@ def _load_data(model_dir: Path, cfg: SFTTrainer, train_path: Path, val_path: Pat
                  val_data.trajectory_indices())
 
 
-def _setup(model_dir: Path, cfg: SFTTrainer, schedule: SFTTrainer, data: _Data, device: str, config_file: str,
-           out_dir: Path, train_path: Path, val_path: Path) -> _Run:
-    """The model with fresh LoRA adapters, AdamW over them, autocast, and the run's resume key."""
+def _model(model_dir: Path, cfg: SFTTrainer, data: _Data, device: str, config_file: str, world: World):
+    """``(model, its trainable parameters, AdamW over them, dtype, autocast)``; packing checked where asked."""
     model = load_model(model_dir, cfg, device, config_file)
+    if world.rank:
+        torch.manual_seed(cfg.seed + world.rank)  # each rank's own dropout masks; rank 0 draws as a lone process
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    dtype = resolve_dtype(cfg, device)
-    autocast = torch.autocast("cuda", dtype=dtype) if device == "cuda" and dtype != torch.float32 else nullcontext()
-    meta = {
+    dtype = resolve_dtype(cfg.dtype, device)
+    autocast = torch.autocast("cuda", dtype=dtype) if device.startswith("cuda") and dtype != torch.float32 \
+        else nullcontext()
+    if cfg.batching == "packed":
+        check_packing(model, [data.train[i]["input_ids"] for i in range(min(2, len(data.train)))], device, autocast,
+                      config_file)
+    return model, params, optimizer, dtype, autocast
+
+
+def _resume_key(cfg: SFTTrainer, dtype: torch.dtype, model_dir: Path, train_path: Path, val_path: Path) -> dict:
+    """What a checkpoint must match to be resumed: the manifest's settings and the inputs' digests."""
+    return {
         "config": {**asdict(cfg), "target_modules": list(cfg.target_modules), "dtype": str(dtype)},
         "model": str(model_dir),
         "model_digest": bytes_digest((model_dir / "config.json").read_bytes()),
         "train_digest": file_digest(train_path),
         "val_digest": file_digest(val_path),
     }
-    return _Run(schedule, data, model, params, optimizer, dtype, autocast, device, meta, out_dir)
 
 
-def _starting_point(run: _Run, start_from: Path | None, config_file: str, say, trainable: int,
-                    total: int) -> tuple[int, list[float], list[dict]]:
+def _starting_point(cfg: SFTTrainer, model, optimizer, meta: dict, start_from: Path | None, plan: StepPlan,
+                    world: World, config_file: str, say, params_count: tuple[int, int]):
     """``(step, loss window, history)``: a fresh run's, or those of the checkpoint it resumes."""
-    cfg = run.cfg
+    trainable, total = params_count
     history = [{"kind": "start", "trainable_params": trainable, "total_params": total,
                 "trainable": format_parameters(trainable, total)}]
     if start_from is None:
         return 0, [], history
-    saved = load_checkpoint(start_from, run.model, run.optimizer, run.meta, config_file)
+    saved = load_checkpoint(start_from, model, optimizer, meta, config_file, world.rank)
+    if not saved["rng_restored"]:
+        torch.manual_seed(cfg.seed + world.rank)
     step, window = saved["step"], saved["window"]
     if step > cfg.max_steps:
         raise InputError.one(config_file, f"{start_from.name} is at step {step:,}, past max_steps "
@@ -490,96 +440,98 @@ def _starting_point(run: _Run, start_from: Path | None, config_file: str, say, t
     if saved["meta"]["config"]["max_steps"] != cfg.max_steps:
         say(f"resuming with max_steps {cfg.max_steps} (the checkpoint's run had "
             f"{saved['meta']['config']['max_steps']}): the learning-rate curve follows the new horizon")
+    saved_ranks = len(saved.get("rng_ranks", [None]))
+    if saved_ranks != world.size:
+        say(f"resuming {saved_ranks} process(es)' run with {world.size}: the data order is the same, "
+            "the dropout masks are not")
     history = saved["history"] + [{"kind": "resume", "step": step, "from": str(start_from),
-                                   "epoch": _epoch(step, cfg, len(run.data.train))}]
+                                   "epoch": plan.epoch_at(step)}]
     return step, window, history
 
 
-def _train_steps(run: _Run, log: RunLog, step: int, window: list[float], progress, say) -> int:
-    """Optimizer steps from ``step`` to ``max_steps``: records, evals and checkpoints on their cadence."""
-    cfg, data = run.cfg, run.data
-    task = progress.add_task("train-sft", total=cfg.max_steps, completed=step) if progress else None
-    run.model.train()
-    while step < cfg.max_steps:
-        lr = learning_rate(step, cfg)
-        for group in run.optimizer.param_groups:
-            group["lr"] = lr
-        micro_batches = [pad_sft_batch([data.train[i] for i in rows], data.pad_id)
-                         for rows in step_rows(step, cfg, len(data.train))]
-        tokens = max(1, sum(target_tokens(b) for b in micro_batches))
-        step_loss = 0.0
-        for batch in micro_batches:
-            loss = loss_sum(run.model, batch, run.device, run.autocast)
-            (loss / tokens).backward()  # the mean over the whole step's tactic tokens
-            step_loss += loss.item() / tokens
-        grad_norm = torch.nn.utils.clip_grad_norm_(run.params, cfg.grad_clip).item()  # before clipping
-        run.optimizer.step()
-        run.optimizer.zero_grad(set_to_none=True)
-        step += 1
-        window.append(step_loss)
-        epoch = _epoch(step, cfg, len(data.train))
-
-        if step % cfg.log_every == 0 or step == cfg.max_steps:
-            log.record(kind="train", step=step, epoch=epoch, loss=sum(window) / len(window),
-                       grad_norm=grad_norm, lr=lr)
-            window = []
-        if step % cfg.eval_every == 0:
-            loss_val = run.val_loss(data.eval_rows)
-            log.record(kind="eval", split="subset", step=step, epoch=epoch, loss=loss_val,
-                       examples=len(data.eval_rows))
-            say(f"step {step:,} | epoch {epoch:.2f} | train loss {step_loss:.4f} | "
-                f"eval loss {loss_val:.4f} | lr {lr:.2e}")
-        if step % cfg.save_every == 0 or step == cfg.max_steps:
-            save_checkpoint(run.out_dir, step, run.model, run.optimizer,
-                            {"meta": run.meta, "history": log.history, "window": window}, cfg.keep_checkpoints)
-        if task is not None:
-            progress.update(task, completed=step, description=f"train-sft loss {step_loss:.4f}")
-    return step
+def _inputs_line(cfg: SFTTrainer, data: _Data, params_count: tuple[int, int], world: World) -> str:
+    cut = data.train.truncation()
+    return (f"trainable params: {format_parameters(*params_count)}; {len(data.train):,} train pairs "
+            f"({cut['truncated']:,} longer than max_seq_len {cfg.max_seq_len:,}, cut), {len(data.val):,} val pairs "
+            f"({len(data.trajectory_rows):,} trajectory), eval subset {len(data.eval_rows):,}; batching {cfg.batching}"
+            + (f", {world.size} processes" if world.size > 1 else ""))
 
 
-def _final_eval(run: _Run, log: RunLog, step: int) -> float:
-    """The report's two final figures: the whole val set, and its trajectory pairs alone; returns the epoch."""
-    data = run.data
-    epoch = _epoch(step, run.cfg, len(data.train))
-    full = run.val_loss(list(range(len(data.val))))
+def _collate(cfg: SFTTrainer, data: _Data, rows) -> dict[str, torch.Tensor]:
+    examples = [data.train[int(i)] for i in rows]
+    return pack_sft_batch(examples) if cfg.batching == "packed" else pad_sft_batch(examples, data.pad_id)
+
+
+def _forward_backward(trainer, micro_batches: list[dict], device: str, autocast, world: World) -> float:
+    """Forward and backward over this rank's micro-batches of a step; the step's loss (all ranks)."""
+    where = _collective_device(device)
+    tokens = max(1.0, world.sum([sum(target_tokens(b) for b in micro_batches)], where)[0])
+    step_loss = 0.0
+    for k, batch in enumerate(micro_batches):
+        last = k == len(micro_batches) - 1
+        with nullcontext() if world.size == 1 or last else trainer.no_sync():  # one all-reduce per step
+            loss = loss_sum(trainer, batch, device, autocast)
+            # The mean over the whole step's tactic tokens: DDP averages the ranks'
+            # gradients, so each rank's share is scaled back up to a sum.
+            (loss / tokens * world.size).backward()
+        step_loss += loss.item() / tokens
+    return world.sum([step_loss], where)[0]
+
+
+def _final_eval(val_loss: Callable[[list[int]], float], data: _Data, log: RunLog, step: int, epoch: float) -> None:
+    """The report's two final figures: the whole val set, and its trajectory pairs alone."""
+    full = val_loss(list(range(len(data.val))))
     log.record(kind="eval", split="full", step=step, epoch=epoch, loss=full, examples=len(data.val))
     if data.trajectory_rows:
-        trajectory = full if len(data.trajectory_rows) == len(data.val) else run.val_loss(data.trajectory_rows)
+        trajectory = full if len(data.trajectory_rows) == len(data.val) else val_loss(data.trajectory_rows)
         log.record(kind="eval", split="trajectory", step=step, epoch=epoch, loss=trajectory,
                    examples=len(data.trajectory_rows))
-    return epoch
 
 
-def _summary(run: _Run, model_dir: Path, trainable: int, total: int, step: int, epoch: float, seconds: float,
-             trained: int) -> dict:
-    """The run's figures, JSON-ready (the report's tables are added by ``_write_results``)."""
-    cfg, data = run.cfg, run.data
+def _summary(schedule: SFTTrainer, data: _Data, plan: StepPlan, model_dir: Path, params_count: tuple[int, int],
+             out_dir: Path, device: str, dtype: torch.dtype, world: World, span: tuple[int, int, float]) -> dict:
+    """The run's figures, JSON-ready (the report's tables are added by ``_write_results``).
+
+    ``span``: (first step this process trained, last step, seconds). Token counts come
+    from the plan, for every step of the run (a resumed run's earlier steps included);
+    the rates, for the steps this process trained.
+    """
+    first_step, step, seconds = span
+    trained = step - first_step
+    real, computed, _ = plan.tokens(0, step)
+    real_here, _, pairs_here = plan.tokens(first_step, step)
+    train_cut, val_cut = data.train.truncation(), data.val.truncation()
     return {
         "model": str(model_dir),
-        "out": str(run.out_dir),
-        "adapter": str(run.out_dir / "adapter"),
-        "device": run.device,
-        "dtype": str(run.dtype).removeprefix("torch."),
-        "trainable_params": trainable,
-        "total_params": total,
-        "trainable": format_parameters(trainable, total),
+        "out": str(out_dir),
+        "adapter": str(out_dir / "adapter"),
+        "device": device,
+        "dtype": str(dtype).removeprefix("torch."),
+        "processes": world.size,
+        "trainable_params": params_count[0],
+        "total_params": params_count[1],
+        "trainable": format_parameters(*params_count),
         "train_pairs": len(data.train),
         "val_pairs": len(data.val),
         "trajectory_val_pairs": len(data.trajectory_rows),
+        "max_seq_len": schedule.max_seq_len,
+        "truncated_train_pairs": train_cut["truncated"],
+        "truncated_val_pairs": val_cut["truncated"],
+        "train_pairs_without_tactic": train_cut["without_tactic"],
         "eval_subset": len(data.eval_rows),
-        "eval_every": cfg.eval_every,
-        "warmup_steps": cfg.warmup_steps,
+        "eval_every": schedule.eval_every,
+        "warmup_steps": schedule.warmup_steps,
+        "batching": schedule.batching,
+        "real_tokens": real,
+        "computed_tokens": computed,
+        "token_efficiency": real / computed if computed else None,
         "steps": step,
-        "epochs": epoch,
+        "epochs": plan.epoch_at(step),
         "runtime_s": seconds,
         "steps_per_s": trained / seconds if trained else None,
-        "samples_per_s": trained * cfg.batch_size * cfg.grad_accum / seconds if trained else None,
+        "samples_per_s": pairs_here / seconds if trained else None,
+        "tokens_per_s": real_here / seconds if trained else None,
     }
-
-
-def _epoch(step: int, cfg: SFTTrainer, n: int) -> float:
-    """Passes over the training pairs after ``step`` optimizer steps."""
-    return step * cfg.batch_size * cfg.grad_accum / n
 
 
 def _write_results(out_dir: Path, model, tokenizer, summary: dict, history: list[dict]) -> None:

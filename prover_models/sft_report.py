@@ -75,9 +75,11 @@ def markdown(s: dict[str, Any]) -> str:
         f"Training pairs: {s['train_pairs']:,}; val pairs: {s['val_pairs']:,} "
         f"({s['trajectory_val_pairs']:,} from trajectories).",
     ]
+    lines += _data_lines(s)
     if s["samples_per_s"]:
         lines.append(f"Throughput: {s['samples_per_s']:.2f} samples/s, {s['steps_per_s']:.3f} steps/s "
-                     f"({1 / s['steps_per_s']:.2f} s/step); runtime {_duration(s['runtime_s'])} (this process).")
+                     f"({1 / s['steps_per_s']:.2f} s/step), {s['tokens_per_s']:,.0f} tokens/s; "
+                     f"runtime {_duration(s['runtime_s'])} (this process).")
     lines += ["", "### Training Progress", "",
               "| Step | Epoch | Train Loss | Grad Norm | Learning Rate |",
               "|------|-------|------------|-----------|---------------|"]
@@ -104,6 +106,19 @@ def markdown(s: dict[str, Any]) -> str:
     if s["mean_train_loss"] is not None:
         lines.append(f"- **Mean train loss**: {s['mean_train_loss']:.4f} (every logged step of the run)")
     return "\n".join(lines) + "\n"
+
+
+def _data_lines(s: dict[str, Any]) -> list[str]:
+    """What the forward passes computed: the batching, its token efficiency, the pairs cut short."""
+    processes = f" on {s['processes']} processes" if s["processes"] > 1 else ""
+    lines = [f"Batching: {s['batching']}{processes}; token efficiency {s['token_efficiency']:.3f} "
+             f"({s['real_tokens']:,} real tokens of {s['computed_tokens']:,} computed)."]
+    if s["truncated_train_pairs"] or s["truncated_val_pairs"]:
+        share = s["truncated_train_pairs"] / s["train_pairs"]
+        lines.append(f"Cut at max_seq_len {s['max_seq_len']:,}: {s['truncated_train_pairs']:,} train pairs "
+                     f"({share:.2%}; {s['train_pairs_without_tactic']:,} lost every tactic token), "
+                     f"{s['truncated_val_pairs']:,} val pairs.")
+    return lines
 
 
 def _duration(seconds: float) -> str:

@@ -1,5 +1,10 @@
--- sft_candidates: every `positive` record with the (state, tactic) pair it teaches,
--- under both pairings, stripped as BurnQED's loader strips them.
+-- sft_candidates: every `positive` record (the manifest's [labels]) with the (state,
+-- tactic) pair it teaches, under both pairings, stripped as BurnQED's loader strips
+-- them; and, so the report can say what the tree labels add, every record positive
+-- under the other label source too (`positive` says which are the manifest's):
+--   positive       positive under the manifest's labels: what sft_classify reads
+--   file_positive  the file labels it positive
+--   tree_positive  its tree label is positive (provable, or file_positive)
 --
 -- In a search tree `tactic_applied` is the tactic that REACHED the row's state, so
 -- the pair a policy should learn is (parent's state, tactic): `parent_state`, the
@@ -27,11 +32,14 @@ SELECT
          THEN c.depth_from_root::INTEGER
          ELSE c.depth_from_root::INTEGER - 1 END AS parent_depth,
     py_strip(c.state_pp) AS own_state,
-    py_strip(c.tactic_applied) AS tactic
+    py_strip(c.tactic_applied) AS tactic,
+    c.label = 'positive' AS positive,
+    c.file_label = 'positive' AS file_positive,
+    c.provable OR c.file_label = 'positive' AS tree_positive
 FROM trajectories AS c
 LEFT JOIN trajectories AS p
     ON p.file_order = c.file_order
    AND p.search = c.search
    AND p.theorem_name = c.theorem_name
    AND p.state_id = c.parent_state_id
-WHERE c.label = 'positive';
+WHERE c.label = 'positive' OR c.provable;

@@ -20,9 +20,10 @@ CREATE OR REPLACE MACRO sft_classify(pairing) AS TABLE
 WITH paired AS (
     SELECT source, file_order, file_row, search, theorem_name, state_id, depth_from_root, tactic,
            CASE WHEN pairing = 'burnqed_compat' THEN own_state ELSE parent_state END AS state,
-           unhex(md5(state)) AS state_hash,
+           state_hash(state) AS state_hash,
            CASE WHEN pairing = 'burnqed_compat' THEN depth_from_root::INTEGER ELSE parent_depth END AS depth
     FROM sft_candidates
+    WHERE positive
 ), flagged AS (
     SELECT *,
            getvariable('drop_empty') AND (state = '' OR tactic = '') AS is_empty,

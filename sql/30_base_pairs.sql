@@ -34,6 +34,6 @@ WITH usable AS (
     WHERE status = 'usable'
 )
 SELECT theorem_name, 'base' AS source, state AS state_pp, tactic,
-       unhex(md5(state)) AS state_hash, tactic_index AS depth, split
+       state_hash(state) AS state_hash, tactic_index AS depth, split
 FROM usable
 WHERE split = 'val' OR getvariable('base_subsample') < 0 OR rank <= getvariable('base_subsample');

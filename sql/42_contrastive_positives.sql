@@ -6,4 +6,4 @@ CREATE OR REPLACE VIEW contrastive_positives AS
 SELECT *
 FROM contrastive_records
 WHERE label = 'positive'
-  AND (getvariable('positive_states') = 'all' OR state_hash <> unhex(md5('')));
+  AND (getvariable('positive_states') = 'all' OR state_hash <> state_hash(''));

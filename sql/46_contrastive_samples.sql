@@ -41,13 +41,20 @@ FROM contrastive_negative_records
 WINDOW pool AS (PARTITION BY split, theorem_name, tier ORDER BY state_hash, file_order, search, state_id),
        whole AS (PARTITION BY split ORDER BY state_hash, theorem_name, file_order, search, state_id);
 
+-- contrastive_quotas: one row, K and each tier's quota before a shortfall passes on:
+-- round(K * ratio) (half away from zero), easy the rest. The sampler draws by it and
+-- the report states it.
+CREATE OR REPLACE VIEW contrastive_quotas AS
+SELECT k, hard, embedding, medium, k - hard - embedding - medium AS easy
+FROM (SELECT getvariable('k_negatives')::INTEGER AS k,
+             round(getvariable('k_negatives') * getvariable('hard_ratio'))::INTEGER AS hard,
+             round(getvariable('k_negatives') * getvariable('embedding_ratio'))::INTEGER AS embedding,
+             round(getvariable('k_negatives') * getvariable('medium_ratio'))::INTEGER AS medium);
+
 CREATE OR REPLACE MACRO contrastive_draws(policy, only_at_risk) AS TABLE
 WITH k AS (
-    SELECT getvariable('k_negatives')::INTEGER AS k,
-           round(getvariable('k_negatives') * getvariable('hard_ratio'))::INTEGER AS hard0,
-           round(getvariable('k_negatives') * getvariable('medium_ratio'))::INTEGER AS medium0,
-           round(getvariable('k_negatives') * getvariable('embedding_ratio'))::INTEGER AS embedding0,
-           getvariable('contrastive_seed') AS seed
+    SELECT k, hard AS hard0, medium AS medium0, embedding AS embedding0, getvariable('contrastive_seed') AS seed
+    FROM contrastive_quotas
 ), negatives_drawn AS (
     SELECT split, theorem_name, tier, state_hash,
            CASE WHEN policy = 'keep' THEN pool_idx_keep ELSE pool_idx_exclude END AS pool_idx,

@@ -29,3 +29,23 @@ CREATE OR REPLACE VIEW out_contrastive_pools AS
 SELECT split, tier, theorem_name, pos_state_hash, state_hash
 FROM contrastive_pools
 ORDER BY split, tier, theorem_name, pos_state_hash, state_hash;
+
+CREATE OR REPLACE VIEW out_preferences_train AS
+SELECT prompt, chosen, rejected, theorem_name, source, state_hash, chosen_distance, rejected_expanded
+FROM preference_pairs WHERE split = 'train'
+ORDER BY source_order, theorem_name, state_pp, chosen, rejected;
+
+CREATE OR REPLACE VIEW out_preferences_val AS
+SELECT prompt, chosen, rejected, theorem_name, source, state_hash, chosen_distance, rejected_expanded
+FROM preference_pairs WHERE split = 'val'
+ORDER BY source_order, theorem_name, state_pp, chosen, rejected;
+
+CREATE OR REPLACE VIEW out_values_train AS
+SELECT state_pp, state_hash, provable, distance, nodes, visits, q_value
+FROM value_targets WHERE split = 'train'
+ORDER BY state_hash;
+
+CREATE OR REPLACE VIEW out_values_val AS
+SELECT state_pp, state_hash, provable, distance, nodes, visits, q_value
+FROM value_targets WHERE split = 'val'
+ORDER BY state_hash;

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from prover_data.inputs.trajectories import MAX_TEXT_BYTES
 from prover_data.schema import TRAJECTORY
 
 # ----------------------------------------------------------------------------- valid inputs
@@ -336,3 +337,114 @@ CASES = [
     BadInput("manifest list item of wrong type", ".toml", _manifest('name = "m"\n[sources]\ntrajectories = ["t.parquet", 3]\n'),
              "expected str", "sources.trajectories[1]"),
 ]
+
+
+# ----------------------------------------------------------------------------- the rules' edges
+# Trajectory files on either side of each value and tree rule. The rules are stated
+# twice, in Python over Arrow (inputs/trajectories.py, which names each problem) and in
+# the SQL a build counts them with where it loads the files (sql/checks/); this table,
+# with the trajectory cases of CASES, is what holds the two equal
+# (tests/test_validation_cache.py).
+
+@dataclass(frozen=True)
+class TrajectoryCase:
+    name: str
+    make: Callable[[Path], Path]
+    bad: bool
+    repeated_searches: str = "refuse"
+
+
+def _retyped_with(col: str, type_: pa.DataType, row: int, value):
+    """``col`` stored as ``type_`` (wider than the spec's, or signed), one value set."""
+    def change(cols: dict) -> None:
+        cols[col][row] = value
+    return _with(change, schema_with(col, type_))
+
+
+def _text_of(size: int) -> str:
+    return "⊢ " + "a" * (size - len("⊢ ".encode("utf-8")))
+
+
+def _twelve_columns(path: Path) -> Path:
+    cols = valid_trajectory()
+    del cols["q_value"], cols["visits"]
+    return write_trajectory(path, cols, pa.schema([f for f in TRAJECTORY if f.name not in ("q_value", "visits")]))
+
+
+def _extra_column(path: Path) -> Path:
+    cols = {**valid_trajectory(), "prover": ["x"] * 6}
+    return write_trajectory(path, cols, TRAJECTORY.append(pa.field("prover", pa.string())))
+
+
+def _wide_text(path: Path) -> Path:
+    schema = pa.schema([pa.field(f.name, pa.large_string(), False) if f.name in ("state_pp", "tactic_applied")
+                        else pa.field(f.name, pa.dictionary(pa.int8(), pa.string()), False) if f.name == "label"
+                        else f for f in TRAJECTORY])
+    return write_trajectory(path, valid_trajectory(), schema)
+
+
+def _floats(path: Path) -> Path:
+    cols = valid_trajectory()
+    cols["llm_log_prob"][1], cols["ebm_score"][2], cols["q_value"][3] = -1.7e308, 1.7e308, -0.0
+    return write_trajectory(path, cols, schema_with("q_value", pa.float32()))
+
+
+def _appended(rows: list[tuple], above: list[tuple] = ()):
+    """``rows`` of (theorem, state_id, parent, depth) added at the end, ``above`` at the start."""
+    def new(rows: list[tuple]) -> dict[str, list]:
+        n = len(rows)
+        return dict(theorem_name=[r[0] for r in rows], state_id=[r[1] for r in rows],
+                    state_pp=[f"⊢ {r[0]} {r[1]}" for r in rows],
+                    tactic_applied=["" if r[2] is None else "simp" for r in rows],
+                    parent_state_id=[r[2] for r in rows], label=["negative"] * n,
+                    depth_from_root=[r[3] for r in rows], remaining_depth=[-1] * n, llm_log_prob=[0.0] * n,
+                    ebm_score=[0.0] * n, is_proof_complete=[False] * n, timestamp_ms=[9] * n,
+                    q_value=[0.0] * n, visits=[0] * n)
+
+    def change(cols: dict) -> None:
+        after, before = new(rows), new(list(above))
+        for k in cols:
+            cols[k][:] = before[k] + cols[k] + after[k]
+    return _with(change)
+
+
+def _blank_name(cols: dict) -> None:
+    cols["theorem_name"][4:6] = [" ", " "]  # t2's rows: blank is not empty
+
+
+def _reversed(path: Path) -> Path:
+    return write_trajectory(path, {k: v[::-1] for k, v in valid_trajectory().items()})
+
+
+_RESTARTED = [("t2", 0, None, 0), ("t2", 1, 0, 1)]  # t2 searched again, its ids from 0 again
+
+EDGE_TRAJECTORIES = [
+    TrajectoryCase("valid", lambda p: write_trajectory(p, valid_trajectory()), False),
+    TrajectoryCase("BurnQED's 12-column schema", _twelve_columns, False),
+    TrajectoryCase("an extra column", _extra_column, False),
+    TrajectoryCase("text as large_string and dictionary", _wide_text, False),
+    TrajectoryCase("finite floats at their extremes, float32", _floats, False),
+    TrajectoryCase("text at the size limit", _with(_set("state_pp", 2, _text_of(MAX_TEXT_BYTES))), False),
+    TrajectoryCase("text one byte over the limit", _with(_set("tactic_applied", 2, _text_of(MAX_TEXT_BYTES + 1))),
+                   True),
+    TrajectoryCase("remaining depth -1", _with(_set("remaining_depth", 0, -1)), False),
+    TrajectoryCase("remaining depth -2", _with(_set("remaining_depth", 0, -2)), True),
+    TrajectoryCase("a blank theorem name", _with(_blank_name), False),
+    TrajectoryCase("a label in capitals", _with(_set("label", 1, "Positive")), True),
+    TrajectoryCase("visits at the uint32 limit, as int64", _retyped_with("visits", pa.int64(), 1, 2**32 - 1), False),
+    TrajectoryCase("visits one over it", _retyped_with("visits", pa.int64(), 1, 2**32), True),
+    TrajectoryCase("visits negative", _retyped_with("visits", pa.int64(), 1, -1), True),
+    TrajectoryCase("timestamp 0, as int64", _retyped_with("timestamp_ms", pa.int64(), 0, 0), False),
+    TrajectoryCase("timestamp negative", _retyped_with("timestamp_ms", pa.int64(), 0, -1), True),
+    TrajectoryCase("state id negative", _retyped_with("state_id", pa.int64(), 5, -1), True),
+    TrajectoryCase("depth as int64", _retyped_with("depth_from_root", pa.int64(), 0, 0), False),
+    TrajectoryCase("NaN q-value", _with(_set("q_value", 0, float("nan"))), True),
+    TrajectoryCase("rows in any order", _reversed, False),
+    TrajectoryCase("a second search numbering on", _appended([("t2", 5, None, 0), ("t2", 6, 5, 1)]), False),
+    TrajectoryCase("a second search restarting its ids", _appended(_RESTARTED), True),
+    TrajectoryCase("a second search restarting its ids, split at roots", _appended(_RESTARTED), False,
+                   "split_at_roots"),
+    TrajectoryCase("a row above the first of two roots", _appended([("t2", 5, None, 0)], [("t2", 9, 0, 1)]), True),
+    TrajectoryCase("a row above the first of two roots, split at roots",
+                   _appended(_RESTARTED, [("t2", 9, 0, 1)]), True, "split_at_roots"),
+] + [TrajectoryCase(f"null {f.name}", _null(f.name, 3), True) for f in TRAJECTORY if not f.nullable]

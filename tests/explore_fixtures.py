@@ -63,9 +63,12 @@ def write_vectors(build: Path, root: Path) -> dict[bytes, np.ndarray]:
 
 
 def read_records() -> list[dict]:
+    """The sample's records as the demo manifest labels them (tree labels, in plain Python)."""
+    from tests.views_reference import label
+
     out = []
     for path in sorted((SAMPLE / "trajectories").glob("*.parquet")):
-        for row in pq.read_table(path).to_pylist():
+        for row in label(pq.read_table(path).to_pylist(), "tree"):
             row["source"] = path.stem
             row["state_hash"] = state_hash(row["state_pp"])
             out.append(row)

@@ -25,7 +25,7 @@ def build_root(tmp_path_factory):
 def test_open_gives_outputs_and_views_as_relations(build_root):
     ds = prover_data.open(DEMO, build_root=build_root)
     assert set(ds.outputs) == {"sft_train", "sft_val", "contrastive_train", "contrastive_val", "contrastive_pools",
-                               "states"}
+                               "states", "preferences_train", "preferences_val", "values_train", "values_val"}
     train = ds.sft_train.pl()
     assert isinstance(train, pl.DataFrame) and train.height == ds.sql("SELECT count(*) FROM sft_train").fetchall()[0][0]
     assert train.columns == ["theorem_name", "source", "state_pp", "tactic", "state_hash", "depth"]

@@ -63,7 +63,9 @@ def test_a_kill_while_views_duckdb_is_made_leaves_the_build_untouched(tmp_path):
         script = textwrap.dedent(f"""
             import os, signal
             from pathlib import Path
+            from types import SimpleNamespace
             import prover_data.views_db as v
+            from prover_data.build_files import Build
             calls = []
             def replace(a, b):
                 calls.append(a)
@@ -71,7 +73,7 @@ def test_a_kill_while_views_duckdb_is_made_leaves_the_build_untouched(tmp_path):
                     os.kill(os.getpid(), signal.SIGKILL)
                 os.rename(a, b)
             v.os.replace = replace
-            v.ensure_views_db(Path({str(out)!r}), ["states"])
+            v.ensure_views_db(Build(SimpleNamespace(name="demo"), Path({str(out.parent)!r})), ["states"])
         """)
         proc = subprocess.run([sys.executable, "-c", script])
         assert proc.returncode == -signal.SIGKILL

@@ -19,7 +19,7 @@ from prover_data.atomic import exclusive
 from prover_data.build import build
 from prover_data.manifest import load_manifest
 from prover_data.schema import OUTPUTS
-from prover_data.sql_files import sql_files
+from prover_data.sql_files import all_sql_files, sql_dir
 from tests.conftest import REPO, run_cli
 
 DEMO = str(REPO / "manifests" / "demo.toml")
@@ -96,7 +96,7 @@ def test_lock_records_inputs_outputs_sql_and_versions(built):
     for e in lock["inputs"]:
         assert e["hash"].startswith("xxh3_128:") and e["size"] > 0, e
         assert e["rows"] is None if e["role"] == "search_config" else e["rows"] > 0, e
-    assert set(lock["sql"]) == {f.name for f in sql_files()}
+    assert set(lock["sql"]) == {f.relative_to(sql_dir()).as_posix() for f in all_sql_files()}
     assert {"prover-data", "duckdb", "pyarrow", "polars", "python"} <= set(lock["versions"])
     assert lock["manifest"]["file"] == "demo.toml" and lock["manifest"]["hash"].startswith("xxh3_128:")
     for name in OUTPUTS:

@@ -188,16 +188,16 @@ def test_cli_train_then_sample(corpus, tmp_path, cli):
 
 def test_cli_epochs_override_caps_the_warmup_so_the_run_decays(corpus, tmp_path, cli):
     _, certificates = corpus
-    # One row per step: 43 steps in the one epoch, where the manifest's warmup asks for 100.
+    # One row per step: 54 steps in the one epoch, where the manifest's warmup asks for 100.
     manifest = _manifest(tmp_path, warmup_steps=100, micro_batch_size=1, tokens_per_batch=256, log_every=1)
     proc = cli("train-chargpt", str(manifest), "--certificates", str(certificates), "--out", str(tmp_path / "run"),
                "--epochs", "1", "--device", "cpu", "--json", env=ONE_THREAD, check=True)
     total = json.loads((tmp_path / "run" / "config.json").read_text())["derived"]["total_steps"]
-    assert total == 43
-    assert ("train.chargpt.warmup_steps = 100 is more than 10% of this 43-step run (--epochs 1); "
-            "using warmup_steps = 4") in proc.stderr
+    assert total == 54
+    assert ("train.chargpt.warmup_steps = 100 is more than 10% of this 54-step run (--epochs 1); "
+            "using warmup_steps = 5") in proc.stderr
     lrs = [json.loads(line)["lr"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
            if json.loads(line)["kind"] == "step"]
     assert len(lrs) == total and max(lrs) == pytest.approx(TINY["peak_lr"])
-    assert lrs[:5] == pytest.approx([TINY["peak_lr"] * s / 4 for s in (1, 2, 3, 4, 4)])  # warmup, cosine from 4 ...
-    assert all(a > b for a, b in zip(lrs[4:], lrs[5:])) and lrs[-1] < TINY["peak_lr"] / 5  # ... down to final_lr
+    assert lrs[:6] == pytest.approx([TINY["peak_lr"] * s / 5 for s in (1, 2, 3, 4, 5, 5)])  # warmup, cosine from 5 ...
+    assert all(a > b for a, b in zip(lrs[5:], lrs[6:])) and lrs[-1] < TINY["peak_lr"] / 5  # ... down to final_lr

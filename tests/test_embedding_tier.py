@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from prover_data.build import build
-from prover_data.embeddings.fingerprint import spec_from_manifest
+from prover_data.embeddings.manifest_encoder import manifest_encoder
 from prover_data.embeddings.keys import key_matrix
 from prover_data.embeddings.store import Store
 from prover_data.manifest import load_manifest
@@ -78,7 +78,7 @@ def tier(tmp_path_factory):
         vectors[bytes(p)] = vectors[bytes(a)] + 0.01 * rng.normal(size=DIM).astype(np.float32)
         planted[bytes(a)] = bytes(p)
     store = Store.open(store_path, create=True)
-    spec = spec_from_manifest(manifest.embeddings, cache_file=store.weights_cache)
+    spec = manifest_encoder(manifest, store)
     store.write(every, np.stack([vectors[bytes(k)] for k in every]), encoder=spec, dtype="float32")
     result = build(manifest, d / "build")
     return manifest, d, vectors, states, planted, result
@@ -154,7 +154,7 @@ def test_rebuild_is_byte_identical_and_new_vectors_make_it_stale(tier, tmp_path)
     other = tmp_path / "store2"
     m2 = load_manifest(write_manifest(tmp_path, other))
     store = Store.open(other, create=True)
-    spec = spec_from_manifest(m2.embeddings, cache_file=store.weights_cache)
+    spec = manifest_encoder(m2, store)
     keys = key_matrix(list(vectors))
     values = np.stack(list(vectors.values()))
     store.write(keys[::2], values[::2], encoder=spec, dtype="float32")
@@ -181,7 +181,7 @@ def test_states_without_vectors_pass_their_quota_to_medium(tmp_path, tier):
     keep = [k for k in vectors if k not in missing]
     store = Store.open(tmp_path / "store", create=True)
     store.write(key_matrix(keep), np.stack([vectors[k] for k in keep]),
-                encoder=spec_from_manifest(m.embeddings, cache_file=store.weights_cache), dtype="float32")
+                encoder=manifest_encoder(m, store), dtype="float32")
     result = build(m, tmp_path / "build")
     t = result.stats["contrastive"]["embedding_tier"]["splits"]["train"]
     assert t["anchors"] - t["anchors_with_vector"] == len(missing)

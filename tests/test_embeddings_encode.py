@@ -91,10 +91,11 @@ def test_minilm_from_its_package_name():
 
 
 def _embed(project: Path, **options):
+    from prover_data.build_files import Build
     from prover_data.embeddings.embed import embed_build
     from prover_data.manifest import load_manifest
 
-    return embed_build(load_manifest(project / "emb.toml"), project / "build", device="cpu", **options)
+    return embed_build(Build(load_manifest(project / "emb.toml"), project / "build"), device="cpu", **options)
 
 
 def test_embed_encodes_only_missing_states_and_moves_the_tag(tmp_path, model):

@@ -269,15 +269,15 @@ def test_coverage_counts_only_the_manifest_encoder_and_dtype(tmp_path):
     spec = spec_from_manifest(emb)
     assert spec.weights and spec.model == str(model)
     keys = hash_states([f"s{i}" for i in range(100)])
-    assert coverage(tmp_path / "s", emb, keys).missing == 100  # no store yet
+    assert coverage(tmp_path / "s", emb, keys, encoder=spec).missing == 100  # no store yet
     store = Store.open(tmp_path / "s", create=True)
     store.write(keys[:76], vectors(76), encoder=spec, dtype="float16")
     store.write(keys, vectors(100), encoder=spec, dtype="bfloat16")
     store.write(keys, vectors(100), encoder=SPEC, dtype="float16")
-    cov = coverage(tmp_path / "s", emb, keys)
+    cov = coverage(tmp_path / "s", emb, keys, encoder=spec)
     assert (cov.total, cov.cached, cov.missing, cov.version, cov.dim) == (100, 76, 24, store.head_id(), 16)
     (model / "model.safetensors").write_bytes(b"retrained")  # same path, new weights: nothing cached
-    assert coverage(tmp_path / "s", emb, keys).cached == 0
+    assert coverage(tmp_path / "s", emb, keys, encoder=spec_from_manifest(emb)).cached == 0
 
 
 def test_import_of_a_burnqed_parquet(tmp_path):

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from prover_data.build_files import Build
 from prover_data.errors import InputError
 from prover_data.evalsets import (
-    BASE_PAIRS, TRAJECTORIES, TWIN, BuildEvalSets, audit, audit_file, audit_or_raise, build_eval_set,
+    BASE_PAIRS, TRAJECTORIES, TWIN, VALUE_TARGETS, BuildEvalSets, audit, audit_file, audit_or_raise, build_eval_set,
     eval_set_json, report_lines, training_theorems,
 )
 from prover_data.hypotheses import hypothesis_count
@@ -273,7 +274,7 @@ def tiny(tmp_path):
 
 def test_audit_file_reports_overlaps_with_where_they_were_found(tiny):
     report = audit_file(BURNQED / "minif2f_test.json", tiny.manifest)
-    assert report.training == {TRAJECTORIES: 4, BASE_PAIRS: 2}
+    assert report.training == {TRAJECTORIES: 4, BASE_PAIRS: 2, VALUE_TARGETS: 4}
     assert [(o.name, o.by, o.training_name) for o in report.overlaps] == [
         (tiny.names[0], "name", tiny.names[0]), (tiny.names[1], "statement", "renamed_copy")]
     clean = audit_file(BURNQED / "putnam.json", tiny.manifest)
@@ -292,9 +293,8 @@ def _build_sets(manifest) -> BuildEvalSets:
 def test_build_eval_sets_writes_sets_and_fails_on_contaminated_audit_list(tiny, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    stats, lock = {}, SimpleNamespace(outputs={})
     with pytest.raises(InputError) as e:
-        _build_sets(tiny.manifest).finish(out, stats, lock)
+        _build_sets(tiny.manifest).finish(Build(tiny.manifest, tmp_path).staged(out))
     assert "minif2f_test.json: row 0, column 'name'" in str(e.value)
     assert "row 1, column 'statement'" in str(e.value)
 
@@ -302,17 +302,18 @@ def test_build_eval_sets_writes_sets_and_fails_on_contaminated_audit_list(tiny, 
         tiny.root, held_out={"train_eval": "held_out/train_eval.json"},
         eval_sets='[[eval.sets]]\nname = "eval_small"\nsize = 10\nseed = 42\nexclude_held_out = ["train_eval"]',
         base_pairs=True))
-    _build_sets(clean_manifest).finish(out, stats, lock)
+    staged = Build(clean_manifest, tmp_path).staged(out)
+    written = _build_sets(clean_manifest).finish(staged)
+    assert staged.eval_set("eval_small") == out / "eval" / "eval_small.json"
     doc = json.loads((out / "eval" / "eval_small.json").read_text(encoding="utf-8"))
     chosen = {t["name"] for t in doc["theorems"]}
     assert len(chosen) == 10
     excluded = {tiny.names[0], "renamed_copy", "filler_twin"} | {n for n, _ in tiny.filler[:9]}
     assert not chosen & excluded
-    ev = stats["eval"]["eval_small"]
-    assert ev["file"] == "eval/eval_small.json" and ev["excluded"] == {
-        TRAJECTORIES: 4, BASE_PAIRS: 2, "held_out:train_eval": 5, TWIN: 1}
-    assert lock.outputs["eval/eval_small"] == {"file": "eval/eval_small.json", "rows": 10}
-    assert stats["audit"]["verdict"] == "no overlap"
+    (result,) = written.results
+    assert result.name == "eval_small" and result.theorems.num_rows == 10 and result.stats["excluded"] == {
+        TRAJECTORIES: 4, BASE_PAIRS: 2, VALUE_TARGETS: 0, "held_out:train_eval": 5, TWIN: 1}
+    assert written.audited == tuple(clean_manifest.eval.audit)
 
 
 def test_normalization_collapses_every_unicode_whitespace_character():

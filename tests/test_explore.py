@@ -18,11 +18,12 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 from html.parser import HTMLParser
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 import pyarrow.parquet as pq
 import pytest
 
+from prover_data.explore.pages import TheoremQuery
 from prover_data.identity import split_bucket
 from tests.conftest import SAMPLE, run_cli
 from tests.explore_fixtures import (EARLY_FILES, NO_VECTOR_SAMPLE, eval_set_names, explored,  # noqa: F401 (fixture)
@@ -84,13 +85,24 @@ def raw_status(url: str, path: str) -> int:
         con.close()
 
 
-def theorem_rows(explored, **params) -> tuple[str, list[list[str]]]:
+def theorem_html(explored, **params) -> str:
     status, html = get(explored.url + ("?" + urlencode(params) if params else ""))
     assert status == 200, html
+    return html
+
+
+def theorem_rows(explored, **params) -> tuple[str, list[list[str]]]:
+    html = theorem_html(explored, **params)
     tables = _Tables()
     tables.feed(html)
     count = unescape(re.search(r'<p class="count" id="row-count">\s*(.*?)\s*</p>', html, re.S).group(1))
     return " ".join(count.split()), tables.tables["theorems"][1:]
+
+
+def hidden_note(html: str) -> tuple[str, str] | None:
+    """The note under the count that says how many eval-only theorems are not listed, and its link."""
+    found = re.search(r'<p class="count" id="hidden-count">\s*(.*?)<a href="([^"]*)">show</a>', html, re.S)
+    return (" ".join(found.group(1).split()), unescape(found.group(2))) if found else None
 
 
 def names(rows) -> list[str]:
@@ -100,16 +112,47 @@ def names(rows) -> list[str]:
 # ----------------------------------------------------------------------------- theorems page
 
 
-def test_theorems_page_lists_every_theorem_of_the_build_a_page_at_a_time(explored):
-    theorems = {r["theorem_name"] for r in explored.records} | eval_set_names(explored.build)
+def test_theorems_page_opens_on_the_searched_theorems_most_nodes_first(explored):
+    nodes = Counter(r["theorem_name"] for r in explored.records)
+    evals = eval_set_names(explored.build)
+    assert evals and not evals & nodes.keys()  # eval sets are disjoint from what was searched
+    order = sorted(nodes, key=lambda t: (-nodes[t], t))
+    html = theorem_html(explored)
     count, rows = theorem_rows(explored)
-    assert count == f"1–50 of {len(theorems)} theorems"
-    assert names(rows) == sorted(theorems)[:50]
-    count2, rows2 = theorem_rows(explored, page=2)
-    assert count2 == f"51–100 of {len(theorems)} theorems"
-    assert names(rows2) == sorted(theorems)[50:100]
-    last = -(-len(theorems) // 50)
-    assert names(theorem_rows(explored, page=last)[1]) == sorted(theorems)[(last - 1) * 50:]
+    assert count == f"1–50 of {len(nodes)} theorems"
+    assert names(rows) == order[:50]
+    assert hidden_note(html)[0] == f"{len(evals)} eval-only theorems (never searched) not listed:"
+    # the pager's link keeps the view: page 2 of the same order
+    next_link = unescape(re.search(r'<a href="([^"]*)" rel="next">', html).group(1))
+    status, page2 = get(explored.url + next_link)
+    assert status == 200
+    tables = _Tables()
+    tables.feed(page2)
+    assert names(tables.tables["theorems"][1:]) == order[50:100]
+    last = -(-len(nodes) // 50)
+    assert names(theorem_rows(explored, page=last)[1]) == order[(last - 1) * 50:]
+
+
+def test_eval_only_theorems_are_listed_when_asked_for(explored):
+    nodes = Counter(r["theorem_name"] for r in explored.records)
+    evals = eval_set_names(explored.build)
+    everything = sorted(nodes.keys() | evals)
+    _, link = hidden_note(theorem_html(explored))
+    assert "unsearched=1" in link
+    status, html = get(explored.url + link)
+    assert status == 200 and hidden_note(html) is None
+    count, rows = theorem_rows(explored, unsearched=1, sort="name")
+    assert count == f"1–50 of {len(everything)} theorems" and names(rows) == everything[:50]
+    # last in the default order: they have no nodes
+    order = sorted(everything, key=lambda t: (-nodes[t], t))
+    assert set(order[-len(evals):]) == evals
+    last = -(-len(everything) // 50)
+    assert names(theorem_rows(explored, unsearched=1, page=last)[1]) == order[(last - 1) * 50:]
+    # a search that matches only eval-only theorems says so and offers them
+    name = sorted(evals)[0]
+    assert theorem_rows(explored, q=name)[0] == "No theorem matches."
+    assert hidden_note(theorem_html(explored, q=name))[0].startswith("1 eval-only theorem ")
+    assert names(theorem_rows(explored, q=name, unsearched=1)[1]) == [name]
 
 
 def test_a_theorems_row_shows_its_figures(explored):
@@ -129,6 +172,15 @@ def test_a_theorems_row_shows_its_figures(explored):
                          str(sum(r["label"] == "negative" for r in mine)), str(len(sft)), str(len(samples))]
 
 
+@pytest.mark.parametrize("query", [TheoremQuery(), TheoremQuery(sort="name", descending=False),
+                                   TheoremQuery(sort="nodes", descending=False, page=3),
+                                   TheoremQuery(q="x", list="eval:a", unsearched=True, sort="samples")])
+def test_a_link_means_the_view_it_was_made_from(query):
+    assert TheoremQuery.parse(dict(parse_qsl(query.link()[1:]))) == query
+    assert TheoremQuery.parse({}) == TheoremQuery(sort="nodes", descending=True)  # the first page
+    assert TheoremQuery.parse({"sort": "nodes"}).descending is False  # a column alone sorts up
+
+
 @pytest.mark.parametrize("column, key", [("nodes", lambda c: c["nodes"]), ("negatives", lambda c: c["negatives"])])
 def test_sorting_by_a_column_both_ways(explored, column, key):
     per = {}
@@ -136,8 +188,6 @@ def test_sorting_by_a_column_both_ways(explored, column, key):
         c = per.setdefault(r["theorem_name"], Counter())
         c["nodes"] += 1
         c["negatives"] += r["label"] == "negative"
-    for t in eval_set_names(explored.build):
-        per.setdefault(t, Counter())
     down = sorted(per, key=lambda t: (-key(per[t]), t))
     up = sorted(per, key=lambda t: (key(per[t]), t))
     assert names(theorem_rows(explored, sort=column, dir="desc")[1]) == down[:50]
@@ -171,15 +221,16 @@ def test_search_box_matches_names_and_statements_case_blind(explored):
     theorems = {r["theorem_name"] for r in explored.records} | eval_set_names(explored.build)
     needle = "Nat.Prime p"
     expected = {t for t in theorems if needle.lower() in (t + "\n" + statements.get(t, "")).lower()}
-    count, rows = theorem_rows(explored, q="nat.PRIME P", sort="nodes", dir="desc")
+    count, rows = theorem_rows(explored, q="nat.PRIME P", sort="nodes", dir="desc", unsearched=1)
     assert count.endswith(f"of {len(expected)} theorems") and expected
     assert set(names(rows)) <= expected
-    assert names(theorem_rows(explored, q="MULTISET.MUL_LE")[1]) == sorted(t for t in theorems
-                                                                              if "multiset.mul_le" in t.lower())
+    assert names(theorem_rows(explored, q="MULTISET.MUL_LE", sort="name", unsearched=1)[1]) == sorted(
+        t for t in theorems if "multiset.mul_le" in t.lower())
     assert theorem_rows(explored, q="no theorem is called this")[0] == "No theorem matches."
 
 
-@pytest.mark.parametrize("query", ["page=0", "page=x", "sort=state_pp", "dir=up", "split=test", "proved=maybe"])
+@pytest.mark.parametrize("query", ["page=0", "page=x", "sort=state_pp", "dir=up", "split=test", "proved=maybe",
+                                   "unsearched=yes"])
 def test_bad_parameters_answer_400_naming_them(explored, query):
     status, html = get(f"{explored.url}?{query}")
     assert status == 400

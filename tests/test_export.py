@@ -11,15 +11,18 @@ import pytest
 from huggingface_hub import DatasetCard
 
 from prover_data.build import build
+from prover_data.build_files import Build
 from prover_data.export import collect, write
 from prover_data.manifest import load_manifest
 from tests.conftest import REPO, run_cli
 
 
 @pytest.fixture(scope="module")
-def demo_build(tmp_path_factory) -> Path:
+def demo_build(tmp_path_factory) -> Build:
     root = tmp_path_factory.mktemp("builds")
-    return build(load_manifest(REPO / "manifests" / "demo.toml"), root).out_dir
+    manifest = load_manifest(REPO / "manifests" / "demo.toml")
+    build(manifest, root)
+    return Build(manifest, root)
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -28,54 +31,78 @@ def _files(root: Path) -> dict[str, bytes]:
 
 def test_every_config_round_trips_with_same_rows_and_features(demo_build, tmp_path):
     out = tmp_path / "hf"
-    result = write(collect(demo_build), out, build_dir=demo_build)
+    result = write(collect(demo_build), out, build=demo_build)
     expected = {
         "sft": {"train": "sft_train", "validation": "sft_val"},
         "contrastive": {"train": "contrastive_train", "validation": "contrastive_val"},
         "states": {"train": "states"},
+        "preferences": {"train": "preferences_train", "validation": "preferences_val"},
+        "values": {"train": "values_train", "validation": "values_val"},
     }
     for config, splits in expected.items():
         assert set(result.configs[config]) == set(splits)
     for config, splits in expected.items():
         loaded = datasets.load_dataset(str(out), config)
         for split, output in splits.items():
-            original = pq.read_table(demo_build / f"{output}.parquet")
+            original = pq.read_table(demo_build.output(output))
             got = loaded[split].with_format("arrow")[:]
-            assert got.num_rows == original.num_rows
+            if config == "sft":  # the build's columns, then TRL's prompt and completion
+                got = got.select(original.schema.names)
+            assert got.num_rows == original.num_rows > 0, (config, split)
             assert got.schema.names == original.schema.names
             assert got.cast(original.schema).equals(original), (config, split)
 
 
+def test_trl_reads_the_sft_and_preference_configs_as_they_are(demo_build, tmp_path):
+    from trl.data_utils import is_conversational, maybe_extract_prompt, unpair_preference_dataset
+
+    from prover_models.data import format_prompt
+
+    out = tmp_path / "hf"
+    write(collect(demo_build), out, build=demo_build)
+    sft = datasets.load_dataset(str(out), "sft")["train"]
+    row = sft[0]
+    assert row["prompt"] == format_prompt(row["state_pp"]) and row["completion"] == row["tactic"]
+    assert not is_conversational(row)
+    prefs = datasets.load_dataset(str(out), "preferences")
+    assert prefs["train"].num_rows == pq.read_metadata(demo_build.output("preferences_train")).num_rows
+    first = prefs["train"][0]
+    assert maybe_extract_prompt(first) == first and not is_conversational(first)
+    unpaired = unpair_preference_dataset(prefs["validation"])
+    assert unpaired.num_rows == 2 * prefs["validation"].num_rows
+    assert {"prompt", "completion", "label"} <= set(unpaired.column_names)
+
+
 def test_card_yaml_parses_and_declares_configs(demo_build, tmp_path):
     out = tmp_path / "hf"
-    result = write(collect(demo_build), out, build_dir=demo_build)
+    result = write(collect(demo_build), out, build=demo_build)
     card = DatasetCard.load(out / "README.md")
     assert card.data.license == "apache-2.0"
     declared = {c["config_name"]: {f["split"] for f in c["data_files"]} for c in card.data.configs}
     assert declared == {c: set(s) for c, s in result.configs.items()}
     info = {i["config_name"]: i for i in card.data.dataset_info}
     assert {s["name"]: s["num_examples"] for s in info["sft"]["splits"]} == result.configs["sft"]
-    lock = json.loads((demo_build / "lock.json").read_text())
+    lock = json.loads(demo_build.lock_file.read_text())
     for entry in lock["inputs"]:
         assert entry["hash"] in card.text  # the card carries every input's content hash
     assert "Contrastive Sampler Stats" in card.text and "prover-data build-manifest demo" in card.text
 
 
 def test_exporting_twice_gives_identical_bytes(demo_build, tmp_path):
-    write(collect(demo_build), tmp_path / "a", build_dir=demo_build)
-    write(collect(demo_build), tmp_path / "b", build_dir=demo_build)
+    write(collect(demo_build), tmp_path / "a", build=demo_build)
+    write(collect(demo_build), tmp_path / "b", build=demo_build)
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
 
 
 def test_cli_export_and_missing_build(demo_build, tmp_path):
-    build_root = demo_build.parent
+    build_root = demo_build.root
     proc = run_cli("export-hf", "demo", str(tmp_path / "hf"), "--build-dir", str(build_root), "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["configs"]["sft"]["train"] > 0
     empty = tmp_path / "nobuild"
     empty.mkdir()
     proc = run_cli("export-hf", "demo", str(tmp_path / "hf2"), "--build-dir", str(empty))
-    assert proc.returncode == 2 and "run build-manifest first" in proc.stderr
+    assert proc.returncode == 2 and "run prover-data build-manifest demo first" in proc.stderr
     assert not (tmp_path / "hf2").exists()
 
 
@@ -93,7 +120,7 @@ def test_eval_certificates_and_embeddings_configs_round_trip(demo_build, tmp_pat
     manifest = load_manifest(REPO / "manifests" / "demo.toml")
     certs = tmp_path / "certs"
     export_certificates(manifest, certs)
-    keys = key_matrix(pq.read_table(demo_build / "states.parquet").column("state_hash"))[:50]
+    keys = key_matrix(pq.read_table(demo_build.output("states")).column("state_hash"))[:50]
     vectors = np.random.default_rng(0).normal(size=(len(keys), 12)).astype(np.float16)
     store = Store.open(tmp_path / "store", create=True)
     spec = EncoderSpec(model="test-model", weights="xxh3_128:" + "ab" * 16, max_length=64)
@@ -101,8 +128,8 @@ def test_eval_certificates_and_embeddings_configs_round_trip(demo_build, tmp_pat
     dense = DenseEmbeddings.open(export_dense(tmp_path / "store", "t", tmp_path / "dense"))
 
     out = tmp_path / "hf"
-    result = write(collect(demo_build, certificates_dir=certs, embeddings=dense), out, build_dir=demo_build)
-    eval_files = sorted((demo_build / "eval").glob("*.json"))
+    result = write(collect(demo_build, certificates_dir=certs, embeddings=dense), out, build=demo_build)
+    eval_files = demo_build.eval_sets()
     assert eval_files and set(result.configs["eval"]) == {p.stem for p in eval_files}
     loaded = datasets.load_dataset(str(out), "eval")
     for path in eval_files:
@@ -120,6 +147,6 @@ def test_eval_certificates_and_embeddings_configs_round_trip(demo_build, tmp_pat
     assert sorted(rows) == list(range(len(keys)))
     np.testing.assert_array_equal(np.asarray(got["embedding"], dtype=np.float16), vectors[rows])
     card = DatasetCard.load(out / "README.md")
-    assert {c["config_name"] for c in card.data.configs} == {"sft", "contrastive", "states", "eval",
-                                                             "certificates", "embeddings"}
+    assert {c["config_name"] for c in card.data.configs} == {"sft", "contrastive", "states", "preferences", "values",
+                                                             "eval", "certificates", "embeddings"}
     assert '`embeddings` tags: dtype = `"float16"`' in card.text and '"test-model"' in card.text

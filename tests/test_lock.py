@@ -10,7 +10,7 @@ import pytest
 from prover_data.errors import InputError
 from prover_data.lock import InputEntry, Lock, diff, input_entries, package_versions, sql_hashes
 from prover_data.manifest import load_manifest
-from prover_data.sql_files import sql_files
+from prover_data.sql_files import all_sql_files, sql_dir, sql_files
 from tests.conftest import REPO
 
 
@@ -91,5 +91,9 @@ def test_input_entries_are_relative_to_the_data_root_and_hashed():
     assert all(not Path(e.path).is_absolute() for e in entries)
     assert {e.role for e in entries} >= {"base_pairs", "theorem_index", "held_out:putnam", "search_config"}
     assert entries == input_entries(m)  # deterministic
-    assert set(sql_hashes(sql_files())) == {f.name for f in sql_files()}
+    hashes = sql_hashes()
+    assert set(hashes) == {f.relative_to(sql_dir()).as_posix() for f in all_sql_files()}
+    assert {"checks/trajectory.sql", "inputs/leandojo.sql"} <= set(hashes)  # below sql/ too
+    assert {f.relative_to(sql_dir()).as_posix() for f in sql_files()} < set(hashes)  # the views are not all of it
+    assert {"macros.sql", "stats/20_sft_file_stats.sql"} <= set(hashes)
     assert {"prover-data", "duckdb", "pyarrow", "polars", "python"} <= set(package_versions())

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from prover_data.build import build
+from prover_data.build_files import Build
 from prover_data.embeddings import EncoderSpec, Store
 from prover_data.embeddings.dense import DenseEmbeddings, export_for_build
 from prover_data.embeddings.keys import HashIndex, key_matrix
@@ -46,7 +47,7 @@ def world(tmp_path_factory):
     out = build(manifest, root / "build").out_dir
     states = pq.read_table(out / "states.parquet")
     keys = key_matrix(states.column("state_hash"))
-    referenced = referenced_states(out)
+    referenced = referenced_states(Build(manifest, root / "build"))
     # every 10th referenced state by hash, and the empty state, get no vector
     absent = referenced.keys[np.argsort([k.tobytes() for k in referenced.keys])[::10]]
     drop = HashIndex(absent).contains(keys) | np.all(keys == np.frombuffer(EMPTY, np.uint8), axis=1)
@@ -69,7 +70,7 @@ def test_export_refuses_naming_states_and_samples(world):
     root, manifest, _, absent, referenced = world
     target = root / "refused"
     with pytest.raises(InputError) as e:
-        export_for_build(manifest, root / "build", target)
+        export_for_build(Build(manifest, root / "build"), target)
     text = str(e.value)
     assert f"{len(absent):,} of {len(referenced.keys):,} states referenced by contrastive samples have no vector" in text
     assert f"of {referenced.samples:,} contrastive samples" in text and "--missing skip" in text
@@ -78,7 +79,7 @@ def test_export_refuses_naming_states_and_samples(world):
 
 def test_export_skip_keeps_what_exists_and_lists_the_rest(world):
     root, manifest, out, absent, _ = world
-    target = export_for_build(manifest, root / "build", root / "skipped", missing="skip")
+    target = export_for_build(Build(manifest, root / "build"), root / "skipped", missing="skip")
     dense = DenseEmbeddings.open(target)
     listed = pq.read_table(target / "missing.parquet")
     assert sorted(listed.column("state_hash").to_pylist()) == sorted(k.tobytes() for k in absent)
@@ -96,7 +97,7 @@ def _pools(out: Path, split: str):
 
 def test_loader_skip_drops_and_refills_from_the_tier_pool(world):
     root, manifest, out, absent, _ = world
-    dense = DenseEmbeddings.open(export_for_build(manifest, root / "build", root / "loader", missing="skip"))
+    dense = DenseEmbeddings.open(export_for_build(Build(manifest, root / "build"), root / "loader", missing="skip"))
     path = out / "contrastive_train.parquet"
     table = pq.read_table(path).sort_by("sample_id")
     got = ContrastiveSamples(path, dense, k=K, missing="skip", pools=_pools(out, "train"), seed=42)
@@ -128,7 +129,7 @@ def test_loader_skip_drops_and_refills_from_the_tier_pool(world):
 
 def test_loader_without_pools_drops_every_sample_missing_a_negative(world):
     root, manifest, out, absent, _ = world
-    dense = DenseEmbeddings.open(export_for_build(manifest, root / "build", root / "nopools", missing="skip"))
+    dense = DenseEmbeddings.open(export_for_build(Build(manifest, root / "build"), root / "nopools", missing="skip"))
     path = out / "contrastive_train.parquet"
     table = pq.read_table(path)
     gone = HashIndex(absent)
@@ -141,7 +142,7 @@ def test_loader_without_pools_drops_every_sample_missing_a_negative(world):
 
 def test_loader_refuse_counts_states_and_samples(world):
     root, manifest, out, _, _ = world
-    dense = DenseEmbeddings.open(export_for_build(manifest, root / "build", root / "refuse", missing="skip"))
+    dense = DenseEmbeddings.open(export_for_build(Build(manifest, root / "build"), root / "refuse", missing="skip"))
     with pytest.raises(InputError) as e:
         ContrastiveSamples(out / "contrastive_train.parquet", dense, k=K)
     text = str(e.value)

@@ -111,10 +111,38 @@ def _checks(path, mode):
 def test_refuse_names_the_setting_and_nothing_else(tmp_path):
     info, got, problems = _checks(_file(tmp_path, NODES), "refuse")
     assert info is None
-    # the second roots of T1 (row 6) and T2 (row 10); none of the duplicate-id noise
-    assert got == [("repeated_search", 6, None), ("repeated_search", 10, None)]
+    # the ids the second searches of T1 (rows 6-9) and T2 (rows 10-11) repeat; none of the duplicate-id noise
+    assert got == [("repeated_search", 6, 11)]
     assert "repeated searches" in str(problems[0]) and 'repeated_searches = "split_at_roots"' in str(problems[0])
-    assert "T1 (its first search starts at row 0)" in str(problems[0])
+    assert "T1 #0 (also at row 0, in the search from row 0)" in str(problems[0])
+
+
+# The same searches numbering their nodes on: T1's second search is 4-7, T2's 2-3.
+NUMBERED_ON = [
+    NODES[0], NODES[1], NODES[2], NODES[3], NODES[4], NODES[5],
+    ("T1", 4, None, "⊢ A", "", "positive", 0), ("T1", 5, 4, "⊢ C", "t2", "positive", 1),
+    ("T1", 6, 5, "⊢ M", "m", "negative", 2), ("T1", 7, 5, "", "done2", "positive", 2),
+    ("T2", 2, None, "⊢ X", "", "negative", 0), ("T2", 3, 2, "⊢ Y", "y", "negative", 1),
+]
+
+
+def test_refuse_reads_several_roots_when_no_id_repeats(tmp_path):
+    info, got, _ = _checks(_file(tmp_path, NUMBERED_ON), "refuse")
+    assert got == []
+    assert (info.rows, info.theorems, info.searches) == (12, 2, 4)
+
+
+def test_several_roots_without_repeated_ids_build_as_split_at_roots(tmp_path):
+    outputs = {}
+    for mode in ("refuse", "split_at_roots"):
+        m = make_root(tmp_path / mode, {"a": NUMBERED_ON})
+        m.write_text(m.read_text().replace("[sources]\n", f'[sources]\nrepeated_searches = "{mode}"\n'))
+        con = connect(load_manifest(m))
+        outputs[mode] = {name: rows(con, f"SELECT * FROM out_{name}")
+                         for name in ("sft_train", "sft_val", "contrastive_train", "contrastive_val", "states")}
+        assert rows(con, "SELECT searches, repeated_theorems FROM sft_file_stats") == [(4, 2)]
+    assert outputs["refuse"] == outputs["split_at_roots"]
+    assert sum(len(v) for v in outputs["refuse"].values()) > 0
 
 
 def test_split_at_roots_accepts_the_file_and_counts_searches(tmp_path):

@@ -24,6 +24,7 @@ from prover_data.manifest import SFTTrainer
 from prover_data.schema import SFT_PAIRS
 from prover_models import sft
 from prover_models.data import IGNORE_INDEX, SFTPairs, encode_pair, format_prompt
+from prover_models.schedule import learning_rate
 from prover_models.tiny_llama import build_tiny_llama
 
 # Goal shapes and the tactic that closes each: a learnable state -> tactic mapping.
@@ -174,19 +175,23 @@ def test_learning_rate_is_transformers_schedule(schedule):
             "linear": transformers.get_linear_schedule_with_warmup}.get(schedule)
     sched = make(opt, 10, 100) if make else transformers.get_constant_schedule_with_warmup(opt, 10)
     for step in range(100):
-        assert sft.learning_rate(step, cfg) == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12, abs=1e-20)
+        ours = learning_rate(step, peak=cfg.learning_rate, warmup_steps=cfg.warmup_steps, total_steps=cfg.max_steps,
+                             decay=cfg.lr_schedule, warmup_from_zero=True)  # as train-sft calls it
+        assert ours == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12, abs=1e-20)
         opt.step()
         sched.step()
 
 
-def test_each_pass_sees_every_pair_once():
-    cfg = SFTTrainer(batch_size=3, grad_accum=2, seed=5)
-    n = 12  # two steps of 6 pairs per pass
+@pytest.mark.parametrize("batching", ["random", "grouped"])
+def test_each_pass_sees_every_pair_once(batching):
+    cfg = SFTTrainer(batch_size=3, grad_accum=2, seed=5, batching=batching, group_window=2)
+    lengths = [5, 9, 2, 7, 7, 1, 30, 4, 11, 3, 8, 6]  # two steps of 6 pairs per pass
+    n = len(lengths)
     for epoch in range(3):
-        rows = [r for step in (2 * epoch, 2 * epoch + 1) for micro in sft.step_rows(step, cfg, n) for r in micro]
+        rows = [r for step in (2 * epoch, 2 * epoch + 1) for micro in sft.step_rows(step, cfg, lengths) for r in micro]
         assert sorted(rows) == list(range(n))
-    assert [len(m) for m in sft.step_rows(0, cfg, n)] == [3, 3]
-    assert sft.step_rows(1, cfg, n) != sft.step_rows(3, cfg, n)  # a new order each pass
+    assert [len(m) for m in sft.step_rows(0, cfg, lengths)] == [3, 3]
+    assert sft.step_rows(1, cfg, lengths) != sft.step_rows(3, cfg, lengths)  # a new order each pass
 
 
 def test_eval_subset_is_chosen_by_content_not_row_order(tiny, tmp_path):

@@ -6,9 +6,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from prover_data.build import build
 from prover_data.manifest import load_manifest
-from prover_data.validation_cache import DIRECTORY, ValidationCache, validator_digest
+from prover_data.lock import code_digest
+from prover_data.validation_cache import DIRECTORY, ValidationCache
 from tests.test_views import A_NODES, B_NODES, make_root
 
 
@@ -51,7 +54,7 @@ def test_an_entry_is_trusted_only_when_whole_and_for_this_validator(tmp_path):
     assert not cache.known("trajectory", "xxh3_128:abd", "refuse")  # other bytes
     (entry,) = (tmp_path / DIRECTORY).glob("trajectory-*.json")
     doc = json.loads(entry.read_text())
-    assert doc["validator"] == validator_digest()
+    assert doc["validator"] == code_digest()  # the lock's code digest: one for both
     for damage in (entry.read_text()[:-9], "", json.dumps({**doc, "validator": "xxh3_128:old"})):
         entry.write_text(damage)  # a torn write (a kill mid-write leaves only a temporary file) or an older validator
         assert not cache.known("trajectory", "xxh3_128:abc", "refuse")
@@ -75,8 +78,6 @@ def test_two_builds_at_once_share_the_cache(tmp_path):
 
 def test_every_bad_trajectory_is_caught_by_the_build_s_own_checks(tmp_path):
     """The checks a build runs where it loads the trajectories miss nothing the validator refuses."""
-    import pytest
-
     from prover_data.errors import InputError
     from tests.bad_inputs import CASES
 
@@ -96,8 +97,6 @@ def test_every_bad_trajectory_is_caught_by_the_build_s_own_checks(tmp_path):
 def test_every_bad_leandojo_file_is_named_by_the_build_beside_the_trajectories_problems(tmp_path):
     """The LeanDojo file is read and checked on a thread beside the trajectories: its
     problems come back to the build, together with a bad trajectory file's."""
-    import pytest
-
     from prover_data.errors import InputError
     from tests.bad_inputs import CASES, GOOD_LEANDOJO, valid_trajectory, write_trajectory
 
@@ -129,3 +128,46 @@ def test_every_bad_leandojo_file_is_named_by_the_build_beside_the_trajectories_p
     with pytest.raises(InputError) as e:
         build(load_manifest(both / "m.toml"), both / "build")
     assert str(bad_json) in str(e.value) and str(bad_trajectory) in str(e.value)
+
+
+def _trajectory_cases():
+    """Every trajectory case, bad (CASES' and the edges') and good (the edges'), with its id."""
+    from tests.bad_inputs import CASES, EDGE_TRAJECTORIES, TrajectoryCase
+
+    cases = [TrajectoryCase(c.name, c.make, True) for c in CASES if c.suffix == ".parquet" and "embedding" not in c.name]
+    return [pytest.param(c, id=c.name) for c in cases + EDGE_TRAJECTORIES]
+
+
+def _build_flags(path, repeated_searches: str) -> str | None:
+    """Which of a build's own checks, run as a build runs them where it loads the
+    trajectories (``build_inputs._Trajectories``), flags the file: None when none does."""
+    import duckdb
+
+    from prover_data.inputs.trajectories import files_with_problems, footer_problems
+    from prover_data.views import define_input_views, materialize, open_inputs
+
+    if footer_problems(path):
+        return "footer"
+    manifest = path.parent / "m.toml"
+    manifest.write_text(f'name = "e"\n[sources]\ntrajectories = ["{path.name}"]\n'
+                        f'repeated_searches = "{repeated_searches}"\n')
+    con = open_inputs(load_manifest(manifest))
+    try:
+        define_input_views(con)
+        materialize(con, "trajectory_records")
+    except duckdb.Error:  # a value the views cannot read: the build sends the file to the validator
+        return "load"
+    return "sql" if files_with_problems(con, repeated_searches, []) == [0] else None
+
+
+@pytest.mark.parametrize("case", _trajectory_cases())
+def test_the_build_s_sql_checks_and_the_validator_flag_the_same_trajectory_files(case, tmp_path):
+    """The value and tree rules are stated in Python (the validator, which names each
+    problem) and counted in SQL by a build: on every case both flag it, or neither."""
+    from prover_data.inputs.trajectories import validate_trajectory_file
+
+    path = case.make(tmp_path / "t.parquet")
+    named = validate_trajectory_file(path, case.repeated_searches)[1]
+    flagged = _build_flags(path, case.repeated_searches)
+    assert bool(named) == case.bad, named
+    assert (flagged is not None) == case.bad, flagged

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -28,7 +29,7 @@ import pytest
 from prover_data.identity import split_bucket, state_hash
 from prover_data.manifest import load_manifest
 from prover_data.schema import CONTRASTIVE, SFT_PAIRS, STATES
-from prover_data.sql_files import sql_files
+from prover_data.sql_files import all_sql_files, define_macros, sql_files
 from prover_data.views import connect
 from tests.bad_inputs import write_trajectory
 
@@ -382,5 +383,38 @@ def test_states_are_unique_positive_and_negative_states(tree):
 
 
 def test_every_sql_file_starts_with_its_documentation():
-    for f in sql_files():
+    assert set(sql_files()) < set(all_sql_files())
+    for f in all_sql_files():
         assert f.read_text(encoding="utf-8").startswith("--"), f"{f.name} has no header comment"
+
+
+def test_the_state_hash_is_computed_by_its_macro_only():
+    """``unhex(md5(...))`` is stated once, as ``state_hash`` in ``sql/macros.sql``; the
+    views and the explorer's queries call it, so no copy can drift from identity.state_hash."""
+    from tests.conftest import REPO
+
+    files = all_sql_files() + sorted((REPO / "prover_data" / "explore" / "sql").glob("*.sql"))
+    inline = [f.name for f in files if f.name != "macros.sql" and "unhex(md5(" in f.read_text(encoding="utf-8")]
+    assert not inline, f"inline state hashes (call state_hash instead): {inline}"
+    con = duckdb.connect()
+    define_macros(con)
+    assert con.execute("SELECT state_hash('⊢ x = x')").fetchone()[0] == state_hash("⊢ x = x")
+
+
+def test_the_views_and_validation_number_searches_with_one_macro():
+    """``search_numbers`` (``sql/macros.sql``) is the one numbering: the records and the
+    rows validation checks are numbered by it, neither by a window of its own."""
+    from prover_data.sql_files import sql_dir
+
+    for name in ("00_trajectories.sql", "checks/trajectory.sql"):
+        text = (sql_dir() / name).read_text(encoding="utf-8")
+        assert "search_numbers(" in text and " OVER (" not in text, name
+    con = duckdb.connect()
+    define_macros(con)
+    con.execute("CREATE TABLE r AS SELECT * FROM (VALUES (0, 'a', 0, NULL, 0), (0, 'a', 1, 0, 1), (0, 'b', 2, NULL, 0), "
+                "(0, 'a', 3, NULL, 0), (0, 'a', 4, 0, 1), (0, 'b', 5, 0, 1), (0, 'c', 6, 0, 1), (0, 'c', 7, NULL, 0), "
+                "(0, 'c', 8, NULL, 0), (1, 'c', 0, NULL, 0)) "
+                "AS v(file_order, theorem_name, file_row, parent_state_id, depth_from_root)")
+    got = con.execute("SELECT file_order, file_row, search FROM search_numbers(r) ORDER BY ALL").fetchall()
+    assert got == [(0, 0, 0), (0, 1, 0), (0, 2, 0), (0, 3, 1), (0, 4, 1), (0, 5, 0),  # a: two searches; b: one
+                   (0, 6, -1), (0, 7, 0), (0, 8, 1), (1, 0, 0)]  # c: a row above its first root; per file

@@ -23,7 +23,7 @@ BASE_ORDER = 1_000_000  # sft_pairs' source order of base pairs: after every fil
 
 
 def draw(key: str) -> int:
-    """sql/01_macros.sql draw(): the first 60 bits of MD5(key)."""
+    """sql/macros.sql draw(): the first 60 bits of MD5(key)."""
     return int(hashlib.md5(key.encode("utf-8")).hexdigest()[:15], 16)
 
 
@@ -42,24 +42,68 @@ class Reference:
 
 
 def _records(manifest: Manifest) -> list[tuple[str, list[dict]]]:
-    """Each file's rows, each with its ``search``: under ``split_at_roots``, for a theorem
-    with several root rows in the file, the number of its roots at or above the row,
-    minus one; else 0."""
+    """Each file's rows, each with its ``search`` (for a theorem with several root rows in
+    the file, the number of its roots at or above the row, minus one; else 0) and the
+    labels of the manifest's [labels] source (``tree_labels``; the file's stay in
+    ``file_label`` and ``file_remaining_depth``)."""
     cols = ["theorem_name", "state_id", "state_pp", "tactic_applied", "parent_state_id", "label",
-            "depth_from_root", "remaining_depth"]
-    split = manifest.sources.repeated_searches == "split_at_roots"
+            "depth_from_root", "remaining_depth", "is_proof_complete"]
     files = []
     for p in manifest.trajectory_paths():
-        rows = pq.read_table(p, columns=cols).to_pylist()
-        is_root = [r["parent_state_id"] is None and r["depth_from_root"] == 0 for r in rows]
-        total = Counter(r["theorem_name"] for r, root in zip(rows, is_root) if root)
-        seen: Counter = Counter()
-        for r, root in zip(rows, is_root):
-            seen[r["theorem_name"]] += root
-            several = split and total[r["theorem_name"]] > 1
-            r["search"] = seen[r["theorem_name"]] - 1 if several else 0
-        files.append((p.stem, rows))
+        present = pq.read_schema(p).names
+        rows = pq.read_table(p, columns=cols + [c for c in ("q_value", "visits") if c in present]).to_pylist()
+        for r in rows:  # a 12-column file's are 0, as BurnQED reads them
+            r.setdefault("q_value", 0.0)
+            r.setdefault("visits", 0)
+        files.append((p.stem, label(rows, manifest.labels.source)))
     return files
+
+
+def label(rows: list[dict], source: str) -> list[dict]:
+    """One file's rows with their ``search`` and the labels of ``source`` ("tree" or
+    "file"); the file's own stay in ``file_label`` and ``file_remaining_depth``."""
+    is_root = [r["parent_state_id"] is None and r["depth_from_root"] == 0 for r in rows]
+    total = Counter(r["theorem_name"] for r, root in zip(rows, is_root) if root)
+    seen: Counter = Counter()
+    for r, root in zip(rows, is_root):
+        seen[r["theorem_name"]] += root
+        r["search"] = seen[r["theorem_name"]] - 1 if total[r["theorem_name"]] > 1 else 0
+    tree_labels(rows)
+    for r in rows:
+        r["file_label"], r["file_remaining_depth"] = r["label"], r["remaining_depth"]
+        if source == "tree" and r["provable"]:
+            r["label"], r["remaining_depth"] = "positive", r["distance"]
+    return rows
+
+
+def tree_labels(rows: list[dict]) -> None:
+    """Set each row's ``provable`` and ``distance`` by the definitions, one file's rows:
+    a node (search, theorem, state id) is provable when it is complete or one of its
+    children is provable; its distance is 0 when complete, else 1 + the least distance
+    of its provable children. A node met again on its own walk down (a parent loop) adds
+    nothing."""
+    children: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        if r["parent_state_id"] is not None:
+            children[(r["search"], r["theorem_name"], r["parent_state_id"])].append(r)
+    memo: dict[int, int | None] = {}
+
+    def distance(r: dict, walking: set[int]) -> int | None:
+        if id(r) in memo:
+            return memo[id(r)]
+        if r["is_proof_complete"]:
+            memo[id(r)] = 0
+            return 0
+        walking = walking | {id(r)}
+        below = [distance(c, walking) for c in children[(r["search"], r["theorem_name"], r["state_id"])]
+                 if id(c) not in walking]
+        found = [d for d in below if d is not None]
+        memo[id(r)] = min(found) + 1 if found else None
+        return memo[id(r)]
+
+    for r in rows:
+        r["distance"] = distance(r, set())
+        r["provable"] = r["distance"] is not None
 
 
 def _classify(files, manifest: Manifest, pairing: str) -> tuple[list[dict], list[dict]]:

@@ -18,6 +18,7 @@ _ENTRIES: list[tuple[str, str]] = [
     ("prover_data.commands.embeddings", "embeddings"),
     ("prover_data.commands.export", "export_hf"),
     ("prover_data.commands.train", "train_sft"),
+    ("prover_data.commands.train", "train_dpo"),
     ("prover_data.commands.certificates", "export_certificates"),
     ("prover_data.commands.certificates", "check_certificates"),
     ("prover_data.commands.train", "train_chargpt"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -38,6 +37,7 @@ def build_manifest(name: str, data_root: Path | None, build_root: Path, force: b
       duckdb build/iter_4/views.duckdb -c "SELECT count(*) FROM sft_train"
     """
     from prover_data.build import build
+    from prover_data.build_files import Build
     from prover_data.manifest import load_manifest
 
     manifest = load_manifest(name, data_root)
@@ -50,7 +50,7 @@ def build_manifest(name: str, data_root: Path | None, build_root: Path, force: b
     if result.up_to_date:
         info(f"{result.out_dir} is up to date (inputs, manifest, SQL and versions unchanged); nothing to do")
         return
-    click.echo((result.out_dir / "report.md").read_text(encoding="utf-8"))
+    click.echo(Build(manifest, build_root).report.read_text(encoding="utf-8"))
     known = len([e for e in result.lock.inputs if e.role != "embeddings"]) - len(result.checked)
     info(f"validated {len(result.checked)} input(s)" + (f"; {known} known clean from earlier builds" if known else ""))
     info(f"built {result.out_dir}: " + ", ".join(
@@ -129,13 +129,10 @@ def stats(name: str, data_root: Path | None, build_root: Path, as_json: bool) ->
       prover-data stats demo
       prover-data stats iter_4 --json | jq '.contrastive.train'
     """
+    from prover_data.build_files import Build
     from prover_data.manifest import load_manifest
 
-    manifest = load_manifest(name, data_root, check_files=False)
-    path = Path(build_root) / manifest.name / "stats.json"
-    if not path.is_file():
-        raise InputError.one(str(path), f"not built yet: run `prover-data build-manifest {name}` first")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = Build(load_manifest(name, data_root, check_files=False), build_root).stats
     if as_json:
         print_json(data)
         return
@@ -186,9 +183,13 @@ def diff(a: str, b: str, build_root: Path, as_json: bool) -> None:
 
 
 def _lock_path(ref: str, build_root: Path) -> Path:
+    """A lock file, a build directory's lock, or the lock of build ``ref`` under ``build_root``
+    (by name, without its manifest: an archived build's manifest may be gone)."""
+    from prover_data.build_files import LOCK
+
     p = Path(ref)
     if p.is_file():
         return p
     if p.is_dir():
-        return p / "lock.json"
-    return Path(build_root) / ref / "lock.json"
+        return p / LOCK
+    return Path(build_root) / ref / LOCK

@@ -53,13 +53,14 @@ def embed(name: str, data_root: Path | None, build_root: Path, engine: str, batc
       prover-data embed iter_4 --engine ray --ray-address auto   # one actor per GPU
       prover-data embed demo --json | jq .encoded
     """
+    from prover_data.build_files import Build
     from prover_data.embeddings.embed import embed_build
     from prover_data.manifest import load_manifest
 
     manifest = load_manifest(name, data_root)
     with progress(quiet=as_json) as bar:
-        result = embed_build(manifest, build_root, engine=engine, dtype=dtype, batch_size=batch_size, limit=limit,
-                             flush_every=flush_every, device=device, model_path=model_path, actors=actors,
+        result = embed_build(Build(manifest, build_root), engine=engine, dtype=dtype, batch_size=batch_size,
+                             limit=limit, flush_every=flush_every, device=device, model_path=model_path, actors=actors,
                              gpus_per_actor=gpus_per_actor, ray_address=ray_address, ray_cpus=ray_cpus, progress=bar)
     if as_json:
         print_json(result.as_dict())

@@ -47,15 +47,20 @@ class _Target:
     def emb(self):
         return self.manifest.embeddings if self.manifest else None
 
+    def build(self, build_root: Path):
+        """The manifest's build under ``build_root`` (a ``build_files.Build``); None for a store path."""
+        from prover_data.build_files import Build
+
+        return Build(self.manifest, build_root) if self.manifest is not None else None
+
     def texts(self, build_root: Path) -> dict[bytes, str]:
         """State text by hash from the manifest's build, when there is one (for naming states)."""
-        from prover_data.embeddings.states import states_path
-
-        if self.manifest is None or not states_path(self.manifest.name, build_root).is_file():
+        build = self.build(build_root)
+        if build is None or not build.output("states").is_file():
             return {}
         import pyarrow.parquet as pq
 
-        t = pq.read_table(states_path(self.manifest.name, build_root), columns=["state_hash", "state_pp"])
+        t = pq.read_table(build.output("states"), columns=["state_hash", "state_pp"])
         return dict(zip(t.column("state_hash").to_pylist(), t.column("state_pp").to_pylist()))
 
 
@@ -101,9 +106,10 @@ def status(name: str, data_root: Path | None, build_root: Path, ref: str, model_
       prover-data embeddings status demo
       prover-data embeddings status iter_4 --ref iter_4_fp16 --json | jq .coverage.missing
     """
+    from prover_data.build_files import Build
     from prover_data.embeddings.coverage import coverage
     from prover_data.embeddings.embed import embeddings_section
-    from prover_data.embeddings.fingerprint import spec_from_manifest
+    from prover_data.embeddings.manifest_encoder import manifest_encoder
     from prover_data.embeddings.states import read_states
     from prover_data.embeddings.store import Store
     from prover_data.manifest import load_manifest
@@ -111,9 +117,8 @@ def status(name: str, data_root: Path | None, build_root: Path, ref: str, model_
     manifest = load_manifest(name, data_root)
     emb = embeddings_section(manifest)
     store_path = manifest.resolve(emb.store)
-    states = read_states(manifest.name, build_root, columns=("state_hash",))
-    cache = Store(store_path).weights_cache if Store.exists(store_path) else None
-    spec = spec_from_manifest(emb, model_path=model_path, cache_file=cache, where=str(manifest.path))
+    states = read_states(Build(manifest, build_root), columns=("state_hash",))
+    spec = manifest_encoder(manifest, model_path=model_path)
     cov = coverage(store_path, emb, states.column("state_hash"), ref=ref, encoder=spec)
     spaces, tags, pending = [], {}, []
     if Store.exists(store_path):
@@ -296,12 +301,13 @@ def import_(target: str, parquet: Path, dtype: str, encoder: str | None, revisio
           --encoder deepseek-ai/DeepSeek-Prover-V2-7B --prompt deepseek_prover_v2
     """
     from prover_data.embeddings.burnqed_import import import_burnqed
-    from prover_data.embeddings.fingerprint import EncoderSpec, spec_from_manifest
+    from prover_data.embeddings.fingerprint import EncoderSpec
+    from prover_data.embeddings.manifest_encoder import manifest_encoder
 
     t = _Target(target, data_root, create=True)
     emb = t.emb
     if emb is not None and encoder in (None, emb.encoder) and revision is None and weights is None:
-        spec = spec_from_manifest(emb, cache_file=t.store.weights_cache, where=str(t.manifest.path))
+        spec = manifest_encoder(t.manifest, t.store)
         spec = EncoderSpec(spec.model, spec.revision, spec.weights, spec.pooling,
                            max_length or spec.max_length, prompt or spec.prompt)
     else:
@@ -365,20 +371,20 @@ def export(target: str, ref: str | None, out_dir: Path | None, dtype: str | None
     t = _Target(target, data_root)
     with progress(quiet=as_json) as bar:
         if t.manifest is not None and not all_states and dtype in (None, t.emb.dtype) and encoder is None:
-            out = export_for_build(t.manifest, build_root, out_dir, ref=ref, cast=cast, missing=missing,
+            out = export_for_build(t.build(build_root), out_dir, ref=ref, cast=cast, missing=missing,
                                    progress=bar)
         else:
             if out_dir is None:
                 if t.manifest is None:
                     raise InputError.one("--out", "where to? pass --out DIR when TARGET is a store path")
-                out_dir = build_root / t.manifest.name / "embeddings"
+                out_dir = t.build(build_root).embeddings
             if ref is None and t.emb is not None and t.emb.tag in t.store.tags():
                 ref = t.emb.tag
             hashes = None
             if t.manifest is not None and not all_states:
                 from prover_data.embeddings.states import read_states
 
-                hashes = read_states(t.manifest.name, build_root, columns=("state_hash",)).column("state_hash")
+                hashes = read_states(t.build(build_root), columns=("state_hash",)).column("state_hash")
             out = export_dense(t.store.path, ref, out_dir, hashes=hashes, dtype=dtype or (t.emb.dtype if t.emb else None),
                                encoder=encoder, cast=cast, progress=bar)
     dense = DenseEmbeddings.open(out)
@@ -476,7 +482,7 @@ def _hard_negatives(t: _Target, space, build_root: Path, *, k: int, kind: str, o
 
     if t.manifest is None or out_path is None:
         raise InputError.one("--hard-negatives", "needs a manifest NAME (its build's positive and negative states) and --out")
-    st = read_states(t.manifest.name, build_root, columns=("state_hash", "n_positive", "n_negative"))
+    st = read_states(t.build(build_root), columns=("state_hash", "n_positive", "n_negative"))
     found = nb.build_hard_negatives(space, st, k=k, kind=kind)
     _write_parquet(found.table, out_path)
     doc = {"out": str(out_path), "anchors": found.anchors, "pool": found.pool, "k": found.k,
@@ -527,14 +533,14 @@ def _hex_key(text: str):
 
 def _space(t: _Target, ref: str | None, dtype: str | None, encoder: str | None):
     """The one space a command works on: explicit choices, else the manifest's encoder and dtype."""
-    from prover_data.embeddings.fingerprint import spec_from_manifest
+    from prover_data.embeddings.manifest_encoder import manifest_encoder
 
     store = t.store
     if ref is None:
         ref = t.emb.tag if t.emb is not None and t.emb.tag in store.tags() else "HEAD"
     version = store.resolve(ref)
     if encoder is None and t.emb is not None:
-        encoder = spec_from_manifest(t.emb, cache_file=store.weights_cache, where=str(t.manifest.path))
+        encoder = manifest_encoder(t.manifest, store)
     dtype = dtype or (t.emb.dtype if t.emb is not None else None)
     spaces = store.select(version, encoder=encoder, dtype=dtype)
     if len(spaces) != 1:

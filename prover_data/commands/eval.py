@@ -102,6 +102,7 @@ def audit_cmd(file: str, name: str, data_root: Path | None, build_root: Path, as
       prover-data eval audit putnam iter_4 --data-root replica
       prover-data eval audit build/iter_4/eval/eval_clean_100.json iter_4 --json
     """
+    from prover_data.build_files import Build
     from prover_data.evalsets import audit_file, overlap_error
     from prover_data.manifest import load_manifest
 
@@ -109,7 +110,7 @@ def audit_cmd(file: str, name: str, data_root: Path | None, build_root: Path, as
     path = Path(file)
     if not path.exists() and file in manifest.sources.held_out:
         path = manifest.held_out_paths()[file]
-    report = audit_file(path, manifest, Path(build_root) / manifest.name)
+    report = audit_file(path, manifest, Build(manifest, build_root))
     if as_json:
         print_json(report.to_dict())
     else:

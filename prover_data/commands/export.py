@@ -28,8 +28,9 @@ def export_hf(name: str, out: Path, data_root: Path | None, build_root: Path, ce
               embeddings_ref: str | None, repo_id: str | None, private: bool, as_json: bool) -> None:
     """Export NAME's build as a Hub dataset: parquet configs and a card that proves them.
 
-    Writes OUT/data/<config>/<split>-NNNNN-of-NNNNN.parquet for the configs sft,
-    contrastive, states, eval (when the build has eval sets) and, if asked,
+    Writes OUT/data/<config>/<split>-NNNNN-of-NNNNN.parquet for the configs sft
+    (with TRL's prompt and completion), contrastive, states, preferences (TRL's
+    prompt/chosen/rejected), values, eval (when the build has eval sets) and, if asked,
     certificates and embeddings; and OUT/README.md, whose YAML declares configs,
     features, split sizes and license, and whose body carries the build report, the
     lock (input and SQL hashes, versions) and the rebuild command. Exporting the same
@@ -42,17 +43,18 @@ def export_hf(name: str, out: Path, data_root: Path | None, build_root: Path, ce
       prover-data export-hf iter_4 hf/iter_4 --certificates build/iter_4-certificates
       prover-data export-hf iter_4 hf/iter_4 --embeddings iter_4_fp16 --push me/prover-iter4
     """
+    from prover_data.build_files import Build
     from prover_data.export import collect, push, write
     from prover_data.manifest import load_manifest
 
     manifest = load_manifest(name, data_root, check_files=False)
-    build_dir = Path(build_root) / manifest.name
+    build = Build(manifest, build_root)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{out.name}.", dir=out.parent) as tmp:
         dense = _dense(manifest, embeddings_ref, Path(tmp) / "embeddings") if embeddings_ref else None
-        configs = collect(build_dir, certificates_dir=certificates_dir, embeddings=dense)
+        configs = collect(build, certificates_dir=certificates_dir, embeddings=dense)
         with progress(quiet=as_json) as bar:
-            result = write(configs, out, build_dir=build_dir, progress=bar)
+            result = write(configs, out, build=build, progress=bar)
     url = push(out, repo_id, private=private) if repo_id else None
     if as_json:
         print_json({"out": str(out), "configs": result.configs, "pushed": url})

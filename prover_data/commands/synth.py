@@ -21,10 +21,19 @@ from prover_data.errors import InputError
               help="Share of each search file's theorems searched again in the same file (a resumed run "
                    "appended, node ids restarting at 0); read it with [sources] repeated_searches = "
                    "\"split_at_roots\".")
+@click.option("--proofs-per-search", type=click.IntRange(min=1, max=64), default=1, show_default=True,
+              help="Proofs each proved search holds, as BurnQED's search writes them since it replays every "
+                   "proof: only the first one's path is labelled positive, the others negative "
+                   "(build with [labels] source = \"tree\" to label them from the tree).")
+@click.option("--schema", type=click.Choice(["12", "14"]), default="14", show_default=True,
+              help="Columns of the trajectory files: 14, or 12 as BurnQED wrote before q_value and visits.")
+@click.option("--sft-pairs", type=click.IntRange(min=1), default=None,
+              help="Write only OUT/sft_train.parquet (this many pairs) and sft_val.parquet, of BurnQED's "
+                   "token-length distribution: a build directory for benchmarking train-sft's batching.")
 @click.option("--force", is_flag=True, help="Replace OUT if it already holds files.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def synth(out: Path, scale: float, seed: int, copy_lists: bool, repeated_searches: float, force: bool,
-          as_json: bool) -> None:
+def synth(out: Path, scale: float, seed: int, copy_lists: bool, repeated_searches: float, proofs_per_search: int,
+          schema: str, sft_pairs: int | None, force: bool, as_json: bool) -> None:
     """Write a synthetic replica of BurnQED trajectories and their companion files.
 
     OUT becomes a data root for a manifest: trajectories/ (the report's 8 files),
@@ -40,15 +49,27 @@ def synth(out: Path, scale: float, seed: int, copy_lists: bool, repeated_searche
       prover-data synth /tmp/small --scale 0.01 --seed 7
       prover-data synth replica --scale 16 --force   # 10M records, for benchmarks
       prover-data synth messy --scale 0.1 --repeated-searches 0.2
+      prover-data synth replayed --scale 0.1 --proofs-per-search 3
+      prover-data synth v1 --scale 0.1 --schema 12   # BurnQED's files before q_value, visits
       prover-data build-manifest iter_4 --data-root replica
+      prover-data synth build/lengths --sft-pairs 20000   # SFT pairs only, BurnQED's lengths
     """
     from prover_data.synth import generate
 
     if out.exists() and any(out.iterdir()) and not force:
         raise InputError.one(str(out), "directory is not empty; pass --force to replace it")
+    if sft_pairs is not None:
+        from prover_data.synth.sft_lengths import write_sft_pairs
+
+        counts = write_sft_pairs(out, sft_pairs, seed)
+        if as_json:
+            return print_json(counts)
+        return print_table(f"SFT pairs at {out} (seed {seed})", ["file", "pairs"],
+                           [(f"{k}.parquet", v) for k, v in counts.items()])
     with progress(quiet=as_json) as bar:
         summary = generate(out, scale=scale, seed=seed, copy_lists=copy_lists,
-                           repeated_searches=repeated_searches, progress=bar)
+                           repeated_searches=repeated_searches, proofs_per_search=proofs_per_search,
+                           schema=int(schema), progress=bar)
     if as_json:
         print_json(summary.to_dict())
         return

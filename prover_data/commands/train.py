@@ -12,6 +12,12 @@ from prover_data.commands.options import build_dir_option, data_root_option, mis
 from prover_data.console import info, print_json, progress
 from prover_data.errors import InputError
 
+# Every trainer's records go through prover_models.run_log; this says where else they go.
+report_to_option = click.option(
+    "--report-to", "report_to", type=click.Choice(["none", "tensorboard"]), default="none", show_default=True,
+    help="Also write the run's metrics as TensorBoard event files, to OUT/tensorboard/ "
+         "(watch them with: tensorboard --logdir runs/).")
+
 
 @click.command("train-sft")
 @click.argument("name")
@@ -28,9 +34,10 @@ from prover_data.errors import InputError
               help="Local base model directory, overriding [train.sft] base_model.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
               help="Where to train.  [default: cuda if available, else cpu]")
+@report_to_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON instead of Markdown.")
 def train_sft(name: str, data_root: Path | None, build_dir: Path, out: Path | None, max_steps: int | None,
-              resume: str | None, model: Path | None, device: str | None, as_json: bool) -> None:
+              resume: str | None, model: Path | None, device: str | None, report_to: str, as_json: bool) -> None:
     """Fine-tune a LoRA adapter on a build's SFT pairs, as the manifest's [train.sft] says.
 
     Trains on BUILD_DIR/NAME/sft_train.parquet (base tactic pairs + trajectory train
@@ -43,11 +50,18 @@ def train_sft(name: str, data_root: Path | None, build_dir: Path, out: Path | No
     Nothing is downloaded: the base model must be a local directory or already in
     the local Hugging Face cache.
 
+    [train.sft] batching chooses the micro-batches: "grouped" (default; pairs of
+    similar length padded together), "random" (padded as drawn) or "packed"
+    (padding-free rows of max_tokens). Under torchrun, N processes share each step's
+    micro-batches (DistributedDataParallel); only rank 0 writes and prints.
+
     \b
     Examples:
       prover-data build-manifest iter_4 --data-root replica
       prover-data train-sft iter_4                          # 12,000 steps on a GPU
+      torchrun --nproc_per_node 4 -m prover_data train-sft iter_4   # 4 GPUs, same steps
       prover-data train-sft iter_4 --resume auto            # continue the newest checkpoint
+      prover-data train-sft iter_4 --report-to tensorboard  # and: tensorboard --logdir runs/
       prover-data train-sft iter_4 --resume runs/iter_4/sft/checkpoint-6000 --out runs/iter_4/sft_b
       prover-data train-sft demo --model /models/DeepSeek-Prover-V2-7B --max-steps 20
       python -m prover_models.tiny_llama /tmp/tiny build/demo/sft_train.parquet
@@ -55,11 +69,11 @@ def train_sft(name: str, data_root: Path | None, build_dir: Path, out: Path | No
     """
     import dataclasses
 
-    import torch
-
-    from prover_data.build import build_dir as build_of
+    from prover_data.build_files import Build
     from prover_data.manifest import load_manifest
     from prover_models import sft, sft_report
+    from prover_models.devices import pick_device
+    from prover_models.distributed import launched_rank
 
     manifest = load_manifest(name, data_root, check_files=False)
     cfg = manifest.train.sft
@@ -67,17 +81,14 @@ def train_sft(name: str, data_root: Path | None, build_dir: Path, out: Path | No
         cfg = dataclasses.replace(cfg, base_model=str(model))
     if max_steps is not None:
         cfg = dataclasses.replace(cfg, max_steps=max_steps)
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif device == "cuda" and not torch.cuda.is_available():
-        raise InputError.one("--device", f"CUDA is not available to this torch ({torch.__version__}); use --device cpu")
-    build = build_of(manifest, build_dir)
+    device = pick_device(device)
+    build = Build(manifest, build_dir)
     _quiet_transformers()
-    with progress(quiet=as_json) as bar:
+    with progress(quiet=as_json or launched_rank() != 0) as bar:
         result = sft.train(
             cfg,
-            train_path=build / "sft_train.parquet",
-            val_path=build / "sft_val.parquet",
+            train_path=build.output("sft_train"),
+            val_path=build.output("sft_val"),
             out_dir=out or Path("runs") / manifest.name / "sft",
             device=device,
             resume=resume,
@@ -85,11 +96,77 @@ def train_sft(name: str, data_root: Path | None, build_dir: Path, out: Path | No
             say=info,
             config_file=str(manifest.path),
             length_from_cli=max_steps is not None,
+            report_to=report_to,
         )
+    if not result.primary:
+        return
     if as_json:
         print_json(result.summary)
     else:
         click.echo(sft_report.markdown(result.summary))
+
+
+@click.command("train-dpo")
+@click.argument("name")
+@data_root_option
+@build_dir_option("build_dir")
+@click.option("--from", "from_run", type=click.Path(path_type=Path), default=None, metavar="RUN",
+              help="Start from a train-sft run's adapter (RUN/adapter); it is also the frozen reference.  "
+                   "[default: the base model with a fresh adapter]")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run directory: checkpoints, adapter, metrics, summary.  [default: runs/NAME/dpo]")
+@click.option("--max-steps", "--steps", "max_steps", type=click.IntRange(min=1), default=None,
+              help="Override [train.dpo] max_steps (the schedule's length too); warmup then takes at most 10%.")
+@click.option("--resume", metavar="PATH|auto", default=None,
+              help="Continue from a checkpoint directory, or 'auto' for the newest in --out.")
+@click.option("--model", type=click.Path(path_type=Path), default=None,
+              help="Local base model directory, overriding [train.dpo] base_model.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+              help="Where to train.  [default: cuda if available, else cpu]")
+@report_to_option
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON instead of Markdown.")
+def train_dpo(name: str, data_root: Path | None, build_dir: Path, from_run: Path | None, out: Path | None,
+              max_steps: int | None, resume: str | None, model: Path | None, device: str | None, report_to: str,
+              as_json: bool) -> None:
+    """Train a LoRA adapter by DPO on a build's preference pairs, as [train.dpo] says.
+
+    Trains on BUILD_DIR/NAME/preferences_train.parquet with TRL's DPOTrainer, each
+    pair tokenized as train-sft tokenizes its pairs. The reference is the frozen
+    starting policy: the base model, or with --from the train-sft run's adapter, which
+    DPO continues. Evaluates on preferences_val.parquet at step 0 and every eval_every
+    steps; prints the table of loss, chosen and rejected rewards, margin and accuracy.
+    Writes OUT/checkpoint-STEP/, OUT/adapter/, metrics.jsonl, progress.md, summary.json.
+
+    \b
+    Examples:
+      prover-data train-sft iter_4 && prover-data train-dpo iter_4 --from runs/iter_4/sft
+      prover-data train-dpo iter_4 --resume auto              # continue the newest checkpoint
+      prover-data train-dpo demo --model /tmp/tiny --device cpu --max-steps 20
+      prover-data train-dpo demo --model /tmp/tiny --json | jq '.final_eval["rewards/margins"]'
+    """
+    import dataclasses
+
+    from prover_data.build_files import Build
+    from prover_data.manifest import load_manifest
+    from prover_models import dpo
+    from prover_models.devices import pick_device
+
+    manifest = load_manifest(name, data_root, check_files=False)
+    cfg = dataclasses.replace(manifest.train.dpo, base_model=str(model or manifest.train.dpo.base_model),
+                              max_steps=max_steps or manifest.train.dpo.max_steps)
+    device = pick_device(device)
+    build = Build(manifest, build_dir)
+    _quiet_transformers()
+    with progress(quiet=as_json) as bar:
+        result = dpo.train(cfg, train_path=build.output("preferences_train"),
+                           val_path=build.output("preferences_val"), out_dir=out or Path("runs") / manifest.name / "dpo",
+                           device=device, resume=resume, from_run=from_run, progress=bar, say=info,
+                           config_file=str(manifest.path), length_from_cli=max_steps is not None,
+                           report_to=report_to)
+    if as_json:
+        print_json(result.summary)
+    else:
+        click.echo(dpo.markdown(result.summary))
 
 
 def _quiet_transformers() -> None:
@@ -117,10 +194,11 @@ def _quiet_transformers() -> None:
               help="Continue from a checkpoint, or 'auto' for OUT/last.pt when there is one.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
               help="Where to train.  [default: cuda if available, else cpu]")
+@report_to_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON.")
 def train_chargpt(name: str, data_root: Path | None, certificates: Path | None, out: Path | None,
                   epochs: int | None, max_steps: int | None, resume: str | None, device: str | None,
-                  as_json: bool) -> None:
+                  report_to: str, as_json: bool) -> None:
     """Train the byte-level GPT on a certificate corpus, as [train.chargpt] says.
 
     Packs whole certificates of train.txt/val.txt into rows of context_length + 1
@@ -146,7 +224,7 @@ def train_chargpt(name: str, data_root: Path | None, certificates: Path | None, 
     with progress(quiet=as_json) as bar:
         summary = train(manifest, certificates or default_out(manifest), out or Path("runs") / manifest.name / "chargpt",
                         epochs=epochs, max_steps=max_steps, resume=resume, device=device or "auto", log=info,
-                        progress=bar)
+                        progress=bar, report_to=report_to)
     if as_json:
         print_json(summary)
         return
@@ -234,16 +312,6 @@ def _open_dense(embeddings_dir: Path, name: str):
     return DenseEmbeddings.open(embeddings_dir)
 
 
-def _torch_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError.one("--device", f"CUDA is not available to this torch ({torch.__version__}); use --device cpu")
-    return device
-
-
 @click.command("train-ebm")
 @click.argument("name")
 @data_root_option
@@ -262,10 +330,11 @@ def _torch_device(device: str) -> str:
 @click.option("--allow-dtype-cast", is_flag=True,
               help="Train on embeddings of another dtype than the manifest's embeddings.dtype.")
 @missing_option
+@report_to_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON.")
 def train_ebm(name: str, data_root: Path | None, build_dir: Path, embeddings_dir: Path | None, out: Path | None,
               steps: int | None, resume: str, device: str, allow_dtype_cast: bool, missing: str | None,
-              as_json: bool) -> None:
+              report_to: str, as_json: bool) -> None:
     """Train the energy-based value model on a build's contrastive samples.
 
     Reads BUILD_DIR/NAME/contrastive_train.parquet and contrastive_val.parquet, the
@@ -289,20 +358,19 @@ def train_ebm(name: str, data_root: Path | None, build_dir: Path, embeddings_dir
       prover-data train-ebm iter_4 --missing skip   # zero vectors dropped at import, not re-encoded
     """
     from prover_data.atomic import exclusive
-    from prover_data.build import build_dir as build_of
+    from prover_data.build_files import Build
     from prover_data.manifest import load_manifest
     from prover_models import ebm
+    from prover_models.devices import pick_device
 
     manifest = load_manifest(name, data_root, check_files=False)
     cfg = _ebm_config(manifest, steps)
-    device = _torch_device(device)
-    build, out = build_of(manifest, build_dir), out or Path("runs") / manifest.name / "ebm"
-    data = _ebm_data(manifest, build, embeddings_dir or build / "embeddings", allow_dtype_cast, missing)
+    device = pick_device(device)
+    build, out = Build(manifest, build_dir), out or Path("runs") / manifest.name / "ebm"
+    data = _ebm_data(manifest, build, embeddings_dir or build.embeddings, allow_dtype_cast, missing)
     with exclusive(out / ".lock", what=f"EBM run {out}"), progress(quiet=as_json) as bar:
-        start = None if resume == "none" else out / "last.pt" if resume == "auto" else Path(resume)
-        if resume == "auto" and not start.is_file():
-            start = None
-        summary = _run_ebm(cfg, data, out, device, start, bar, as_json)
+        summary = _run_ebm(cfg, data, out, device, None if resume == "none" else resume, bar, as_json,
+                           length_from_cli=steps is not None, report_to=report_to)
 
     if as_json:
         print_json({**summary.to_dict(), "device": device, "meta": data.meta, "warnings": data.warnings,
@@ -316,19 +384,13 @@ def train_ebm(name: str, data_root: Path | None, build_dir: Path, embeddings_dir
 
 
 def _ebm_config(manifest, steps: int | None):
-    """[train.ebm], checked, with ``--steps`` applied and warmup capped to fit it (``schedule.cap_warmup``)."""
+    """[train.ebm], checked, with ``--steps`` applied (the trainer caps the warmup to fit it)."""
     import dataclasses
 
     from prover_models import ebm
-    from prover_models.schedule import cap_warmup
 
     cfg = manifest.train.ebm if steps is None else dataclasses.replace(manifest.train.ebm, steps=steps)
     ebm.check_trainer(cfg, str(manifest.path))
-    if steps is not None:
-        warmup, note = cap_warmup(cfg.warmup_steps, steps, key="train.ebm.warmup_steps", override=f"--steps {steps}")
-        if note:
-            info(note)
-            cfg = dataclasses.replace(cfg, warmup_steps=warmup)
     return cfg
 
 
@@ -342,7 +404,7 @@ class _EBMData:
     warnings: list[str]
 
 
-def _ebm_data(manifest, build: Path, source: Path, allow_dtype_cast: bool, missing: str | None) -> _EBMData:
+def _ebm_data(manifest, build, source: Path, allow_dtype_cast: bool, missing: str | None) -> _EBMData:
     """The build's contrastive samples over the dense export ``source``, checked against [embeddings].
 
     ``missing`` (else the manifest's ``embeddings.missing``) says what to do with samples
@@ -363,13 +425,13 @@ def _ebm_data(manifest, build: Path, source: Path, allow_dtype_cast: bool, missi
     policy = missing or (manifest.embeddings.missing if manifest.embeddings else "refuse")
 
     def samples(split: str):
-        data = ContrastiveSamples(build / f"contrastive_{split}.parquet", embeddings, k=k, missing=policy,
-                                  pools=split_pools(build, split), seed=seed)
+        data = ContrastiveSamples(build.output(f"contrastive_{split}"), embeddings, k=k, missing=policy,
+                                  pools=split_pools(build.dir, split), seed=seed)
         if data.missing.dropped or data.missing.negatives_missing:
             info(data.missing.line(split))
         return data
 
-    train_path, val_path = build / "contrastive_train.parquet", build / "contrastive_val.parquet"
+    train_path, val_path = build.output("contrastive_train"), build.output("contrastive_val")
     train_set = samples("train")
     val_set = None  # a tiny split can have no val theorem with both labels: train without validation
     if not (val_path.is_file() and pq.ParquetFile(val_path).metadata.num_rows == 0):
@@ -383,7 +445,7 @@ def _ebm_data(manifest, build: Path, source: Path, allow_dtype_cast: bool, missi
     return _EBMData(train_set, val_set, meta, warnings)
 
 
-def _run_ebm(cfg, data: _EBMData, out: Path, device: str, start: Path | None, bar, as_json: bool):
+def _run_ebm(cfg, data: _EBMData, out: Path, device: str, resume: str | None, bar, as_json: bool, **options):
     """``ebm.train`` with a progress bar, a line per log step, and Ctrl-C as "stop after this step"."""
     import signal
 
@@ -406,8 +468,8 @@ def _run_ebm(cfg, data: _EBMData, out: Path, device: str, start: Path | None, ba
 
     previous = signal.signal(signal.SIGINT, ask_stop)
     try:
-        return ebm.train(cfg, data.train_set, data.val_set, out, device=device, resume=start, meta=data.meta,
-                         on_step=on_step)
+        return ebm.train(cfg, data.train_set, data.val_set, out, device=device, resume=resume, meta=data.meta,
+                         on_step=on_step, say=info, **options)
     finally:
         signal.signal(signal.SIGINT, previous)
 
@@ -463,21 +525,22 @@ def probe(name: str, data_root: Path | None, build_dir: Path, embeddings_dirs: t
       prover-data probe iter_4 --checkpoints runs/iter_4/sft --base-model /models/DeepSeek-Prover-V2-7B
       prover-data probe demo --embeddings /scratch/fp16 --embeddings /scratch/bf16 --json
     """
-    from prover_data.build import build_dir as build_of
+    from prover_data.build_files import Build
     from prover_data.manifest import load_manifest
     from prover_models import probe as probing
+    from prover_models.devices import pick_device
 
     manifest = load_manifest(name, data_root, check_files=False)
-    build = build_of(manifest, build_dir)
+    build = Build(manifest, build_dir)
     ebm_runs = [c for c in checkpoints if probing.is_ebm_run(c)]
     llm = [c for c in checkpoints if c not in ebm_runs]
     if not embeddings_dirs and (ebm_runs or not llm):
-        embeddings_dirs = (build / "embeddings",)
+        embeddings_dirs = (build.embeddings,)
     exports = [(d, _open_dense(d, name)) for d in embeddings_dirs]
     heads = [(c, probing.export_for_head(c, exports)) for run in ebm_runs for c in probing.ebm_checkpoints(run)]
     policy = missing or (manifest.embeddings.missing if manifest.embeddings else "refuse")
     has_vector = probing.in_every_export([dense for _, dense in exports]) if policy == "skip" and exports else None
-    states = probing.probe_set(build / "states.parquet", n_per_class, seed, has_vector=has_vector)
+    states = probing.probe_set(build.output("states"), n_per_class, seed, has_vector=has_vector)
     found = probing.find_checkpoints(llm) if llm else []
     if found:
         _quiet_transformers()
@@ -489,11 +552,11 @@ def probe(name: str, data_root: Path | None, build_dir: Path, embeddings_dirs: t
             results.append(probing.probe_embeddings(dense, states, str(d)))
             bar.advance(task)
         for c, dense in heads:
-            results.append(probing.probe_energy_head(c, dense, states, device=_torch_device(device)))
+            results.append(probing.probe_energy_head(c, dense, states, device=pick_device(device)))
             bar.advance(task)
         for c in found:
             results.append(probing.probe_checkpoint(c, states, base_model=base_model, max_length=max_length,
-                                                    batch_size=batch_size, device=_torch_device(device), dtype=dtype))
+                                                    batch_size=batch_size, device=pick_device(device), dtype=dtype))
             bar.advance(task)
     _write_probe(results, out or Path("runs") / manifest.name / "probe", as_json)
 

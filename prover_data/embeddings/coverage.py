@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from prover_data.embeddings.fingerprint import EncoderSpec, spec_from_manifest
+from prover_data.build_files import Build
+from prover_data.embeddings.fingerprint import EncoderSpec
 from prover_data.embeddings.keys import key_matrix
+from prover_data.embeddings.manifest_encoder import manifest_encoder
 from prover_data.embeddings.referenced import referenced_states
 from prover_data.embeddings.store import Store
 
@@ -34,34 +36,49 @@ class Coverage:
         return asdict(self)
 
 
-def coverage(store_path: str | Path, manifest_embeddings, state_hashes, *, ref: str = "HEAD",
-             encoder: EncoderSpec | None = None) -> Coverage:
-    """Cached/missing counts of ``state_hashes`` for the manifest's encoder + dtype at ``ref``.
+def coverage(store_path: str | Path, manifest_embeddings, state_hashes, *, encoder: EncoderSpec,
+             ref: str = "HEAD") -> Coverage:
+    """Cached/missing counts of ``state_hashes`` for ``encoder`` (``manifest_encoder``, or
+    one with ``--model-path`` weights) in the manifest's dtype at ``ref``.
 
     ``store_path`` is the resolved store directory (``manifest.resolve(manifest.embeddings.store)``);
-    a store that does not exist yet has every state missing. ``encoder`` overrides the
-    fingerprint computed from the manifest (e.g. with ``--model-path`` weights).
+    a store that does not exist yet has every state missing.
     """
     keys = key_matrix(state_hashes)
     dtype = manifest_embeddings.dtype
     if not Store.exists(store_path):
-        spec = encoder or spec_from_manifest(manifest_embeddings)
-        return Coverage(len(keys), 0, len(keys), None, dtype, None, spec.as_dict())
+        return Coverage(len(keys), 0, len(keys), None, dtype, None, encoder.as_dict())
     store = Store.open(store_path)
-    spec = encoder or spec_from_manifest(manifest_embeddings, cache_file=store.weights_cache)
     version = store.resolve(ref)
     found = np.zeros(len(keys), bool)
     dim = None
-    for space in store.select(version, encoder=spec, dtype=dtype):
+    for space in store.select(version, encoder=encoder, dtype=dtype):
         found |= space.index.contains(keys)
         dim = space.dim
     cached = int(found.sum())
-    return Coverage(len(keys), cached, len(keys) - cached, version.id if version else None, dtype, dim, spec.as_dict())
+    return Coverage(len(keys), cached, len(keys) - cached, version.id if version else None, dtype, dim,
+                    encoder.as_dict())
 
 
-def build_coverage(manifest, con, tmp: Path, stats: dict) -> None:
+@dataclass(frozen=True)
+class BuildCoverage:
+    """The coverage stage's part of ``stats.json``: the report's "N uncached" line."""
+
+    states: Coverage  # every state of the build
+    referenced: Coverage  # the states the contrastive samples reference
+    encoder: str  # the fingerprint looked for, described
+
+    def figures(self) -> dict:
+        """Its keys of ``stats["embeddings"]``."""
+        return {"uncached": self.states.missing, "store_version": self.states.version, "encoder": self.encoder,
+                "dtype": self.states.dtype, "referenced": self.referenced.total,
+                "referenced_uncached": self.referenced.missing}
+
+
+def build_coverage(manifest, con, staged: Build) -> BuildCoverage | None:
     """A build stage: the report's "N uncached" line, at build time, for all
-    states and for the ones the samples reference (the only ones the EBM reads).
+    states and for the ones the samples reference (the only ones the EBM reads);
+    None without an ``[embeddings]`` section.
 
     Counts against the store's HEAD as it is when the build runs, and names that
     version in the report: the figure is a snapshot (``prover-data embeddings status``
@@ -70,12 +87,9 @@ def build_coverage(manifest, con, tmp: Path, stats: dict) -> None:
     """
     emb = manifest.embeddings
     if emb is None:
-        return
+        return None
     store_path = manifest.resolve(emb.store)
-    cache = Store(store_path).weights_cache if Store.exists(store_path) else None
-    spec = spec_from_manifest(emb, cache_file=cache, where=str(manifest.path))
+    spec = manifest_encoder(manifest)
     hashes = con.sql("SELECT state_hash FROM states").to_arrow_table().column(0)
-    cov = coverage(store_path, emb, hashes, encoder=spec)
-    referenced = coverage(store_path, emb, referenced_states(tmp).keys, encoder=spec)
-    stats["embeddings"].update(uncached=cov.missing, store_version=cov.version, encoder=spec.describe(),
-                               dtype=cov.dtype, referenced=referenced.total, referenced_uncached=referenced.missing)
+    return BuildCoverage(coverage(store_path, emb, hashes, encoder=spec),
+                         coverage(store_path, emb, referenced_states(staged).keys, encoder=spec), spec.describe())

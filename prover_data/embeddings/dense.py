@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prover_data.atomic import atomic_dir
+from prover_data.build_files import Build
 from prover_data.embeddings.dtypes import DTYPES, storage_dtype, to_float32, to_storage
 from prover_data.embeddings.keys import HashIndex, key_matrix, missing_problem, sort_order
 from prover_data.embeddings.store import Store
@@ -217,13 +218,13 @@ def _write(out_dir: Path, spaces: list, keys: np.ndarray, where: np.ndarray, row
     return out_dir
 
 
-def export_for_build(manifest, build_root: str | Path = "build", out_dir: str | Path | None = None, *,
+def export_for_build(build: Build, out_dir: str | Path | None = None, *,
                      ref: str | None = None, cast: str | None = None, missing: str | None = None,
                      progress=None) -> Path:
     """Export the vectors of a build's states for the manifest's encoder and dtype.
 
     The version is ``ref``, else the manifest's tag, else HEAD; the default output is
-    ``BUILD/NAME/embeddings`` (a rebuild that replaces ``BUILD/NAME`` removes it: export
+    ``build.embeddings`` (a rebuild that replaces ``BUILD/NAME`` removes it: export
     again). Every state of the build that has a vector is exported. Only the states the
     contrastive samples reference must have one (``referenced``; never the empty
     state): under ``missing = "refuse"`` (the manifest's ``[embeddings] missing`` unless
@@ -231,16 +232,17 @@ def export_for_build(manifest, build_root: str | Path = "build", out_dir: str | 
     ``missing.parquet`` and the EBM loader drops or refills what needs them.
     """
     from prover_data.embeddings.embed import embeddings_section
-    from prover_data.embeddings.fingerprint import spec_from_manifest
+    from prover_data.embeddings.manifest_encoder import manifest_encoder
     from prover_data.embeddings.referenced import referenced_states
     from prover_data.embeddings.states import read_states
 
+    manifest = build.manifest
     emb = embeddings_section(manifest)
     policy = missing or emb.missing
     store = Store.open(manifest.resolve(emb.store))
     if ref is None:
         ref = emb.tag if emb.tag and emb.tag in store.tags() else "HEAD"
-    spec = spec_from_manifest(emb, cache_file=store.weights_cache, where=str(manifest.path))
+    spec = manifest_encoder(manifest, store)
     version = store.resolve(ref)
     spaces = store.select(version, encoder=spec, dtype=emb.dtype)
     if len(spaces) != 1:
@@ -248,8 +250,7 @@ def export_for_build(manifest, build_root: str | Path = "build", out_dir: str | 
         raise InputError.one(str(store.path), f"version {version.id if version else '(empty)'} has {found} space(s) "
                                               f"matching {spec.describe()} {emb.dtype}; "
                                               "prover-data embeddings status NAME shows what is there")
-    build = Path(build_root) / manifest.name
-    states = read_states(manifest.name, build_root)
+    states = read_states(build)
     keys = key_matrix(states.column("state_hash"))
     present = spaces[0].lookup(keys) >= 0
     referenced = referenced_states(build)
@@ -261,7 +262,7 @@ def export_for_build(manifest, build_root: str | Path = "build", out_dir: str | 
                               "with --missing skip to train on the samples whose states have vectors",
                               of="states referenced by contrastive samples")
     listed = _missing_table(states, keys, absent) if policy == "skip" else None
-    out = Path(out_dir) if out_dir is not None else build / "embeddings"
+    out = Path(out_dir) if out_dir is not None else build.embeddings
     return export_dense(store.path, version.id, out, hashes=keys[present], dtype=emb.dtype,
                         encoder=spaces[0].encoder_id, cast=cast, missing=listed, progress=progress)
 

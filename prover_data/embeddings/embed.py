@@ -1,6 +1,6 @@
 """``prover-data embed NAME``: encode the states of a manifest that the store does not hold yet.
 
-The run is: read ``build/NAME/states.parquet`` (before a first build, the same states
+The run is: read the build's ``states`` output (before a first build, the same states
 from the views); drop states the store already has for the manifest's encoder and
 dtype, and states a killed earlier run already finished (its pending segments, adopted
 by this run's writer); encode the rest in batches sorted by length, locally or on a
@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
+from prover_data.build_files import Build
 from prover_data.embeddings.encode import batch_order
-from prover_data.embeddings.fingerprint import model_folder, spec_from_manifest
+from prover_data.embeddings.fingerprint import model_folder
 from prover_data.embeddings.keys import key_matrix
+from prover_data.embeddings.manifest_encoder import manifest_encoder
 from prover_data.embeddings.states import states_to_encode
 from prover_data.embeddings.store import DEFAULT_FLUSH_ROWS, Store
 from prover_data.errors import InputError
@@ -54,11 +55,12 @@ def embeddings_section(manifest):
     return manifest.embeddings
 
 
-def embed_build(manifest, build_root: str | Path = "build", *, engine: str = "local", dtype: str | None = None,
+def embed_build(build: Build, *, engine: str = "local", dtype: str | None = None,
                 batch_size: int | None = None, limit: int | None = None, flush_every: int | None = None,
                 device: str = "auto", model_path: str | None = None, actors: int | None = None,
                 gpus_per_actor: float | None = None, ray_address: str | None = None, ray_cpus: int | None = None,
                 progress=None) -> EmbedResult:
+    manifest = build.manifest
     emb = embeddings_section(manifest)
     dtype = dtype or emb.dtype
     batch_size = batch_size or emb.batch_size
@@ -67,8 +69,8 @@ def embed_build(manifest, build_root: str | Path = "build", *, engine: str = "lo
     started = time.perf_counter()
     store = Store.open(manifest.resolve(emb.store), create=True)
     folder = model_folder(emb, model_path, where=str(manifest.path))
-    spec = spec_from_manifest(emb, model_path=model_path, cache_file=store.weights_cache, where=str(manifest.path))
-    states = states_to_encode(manifest, build_root)
+    spec = manifest_encoder(manifest, store, model_path=model_path)
+    states = states_to_encode(build)
     keys = key_matrix(states.column("state_hash"))
     flush_rows = flush_every * batch_size if flush_every else DEFAULT_FLUSH_ROWS
     cached = store.contains(keys, spec, dtype)

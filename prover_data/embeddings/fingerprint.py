@@ -154,16 +154,14 @@ def weights_digest(folder: Path, cache_file: Path | None = None) -> str:
     Re-hashing 14 GB of weights on every status check would take minutes, so digests
     are remembered in ``cache_file`` keyed by each file's path, size and mtime.
     """
-    import xxhash
-
-    from prover_data.identity import file_digest
+    from prover_data.identity import bytes_digest, file_digest
 
     files = sorted(p for p in folder.rglob("*") if p.is_file() and _WEIGHT_FILES.search(p.name)
                    and ".cache" not in p.relative_to(folder).parts)
     if not files:
         raise InputError.one(str(folder), "no model files (config.json, *.safetensors, tokenizer files) in this folder")
     cache = _read_cache(cache_file)
-    h = xxhash.xxh3_128()
+    lines = []
     changed = False
     for p in files:
         st = p.stat()
@@ -171,10 +169,10 @@ def weights_digest(folder: Path, cache_file: Path | None = None) -> str:
         if key not in cache:
             cache[key] = file_digest(p)
             changed = True
-        h.update(f"{p.relative_to(folder).as_posix()}={cache[key]}\n".encode())
+        lines.append(f"{p.relative_to(folder).as_posix()}={cache[key]}\n")
     if changed and cache_file is not None:
         _write_cache(cache_file, cache)
-    return f"xxh3_128:{h.hexdigest()}"
+    return bytes_digest("".join(lines).encode())
 
 
 def _read_cache(cache_file: Path | None) -> dict:
@@ -200,7 +198,8 @@ def spec_from_manifest(emb, *, model_path: str | os.PathLike | None = None,
     """The fingerprint of a manifest's ``[embeddings]`` encoder, with weights when they are here.
 
     ``model_path`` points at the weights when the manifest names the encoder by id but
-    they live elsewhere (a merged checkpoint folder).
+    they live elsewhere (a merged checkpoint folder). Commands and build stages ask
+    ``manifest_encoder.manifest_encoder``, which chooses ``cache_file`` and ``where``.
     """
     if model_path is not None:
         folder, revision = Path(model_path).expanduser().resolve(), emb.revision

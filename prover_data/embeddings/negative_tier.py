@@ -89,7 +89,7 @@ def enabled(manifest) -> bool:
 
 def pin(manifest) -> Pin:
     """The store space the tier reads, or an ``InputError`` saying how to fill it."""
-    from prover_data.embeddings.fingerprint import spec_from_manifest
+    from prover_data.embeddings.manifest_encoder import manifest_encoder
     from prover_data.embeddings.store import Store
 
     emb = manifest.embeddings
@@ -102,7 +102,7 @@ def pin(manifest) -> Pin:
     store = Store.open(store_path)
     ref = emb.tag if emb.tag and emb.tag in store.tags() else "HEAD"
     version = store.resolve(ref)
-    spec = spec_from_manifest(emb, cache_file=store.weights_cache, where=str(manifest.path))
+    spec = manifest_encoder(manifest, store)
     spaces = store.select(version, encoder=spec, dtype=emb.dtype)
     if not spaces:
         raise InputError.one(str(store_path), f"version {version.id if version else '(empty)'} ({ref}) holds no "

@@ -12,18 +12,18 @@ a negative is never empty.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from prover_data.build_files import Build
 from prover_data.embeddings.keys import HashIndex, first_occurrences, key_matrix
 from prover_data.identity import state_hash
 
 EMPTY_STATE = np.frombuffer(state_hash(""), np.uint8)
-SAMPLE_FILES = ("contrastive_train.parquet", "contrastive_val.parquet")
+SAMPLE_OUTPUTS = ("contrastive_train", "contrastive_val")
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,11 @@ class Referenced:
         return int(np.unique(self.sample_of[hit]).size)
 
 
-def referenced_states(build: str | Path) -> Referenced:
+def referenced_states(build: Build) -> Referenced:
     """What ``build``'s contrastive_train/val reference (missing files reference nothing)."""
     parts, owners, offset = [], [], 0
-    for name in SAMPLE_FILES:
-        path = Path(build) / name
+    for name in SAMPLE_OUTPUTS:
+        path = build.output(name)
         if not path.is_file():
             continue
         table = pq.read_table(path, columns=["pos_state_hash", "neg_state_hashes"])

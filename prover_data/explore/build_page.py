@@ -64,9 +64,10 @@ def build(data: ExploreData) -> BuildPage:
     report = data.files.report.read_text(encoding="utf-8") if data.files.report.is_file() else ""
     html = MarkdownIt("commonmark", {"html": False}).enable("table").render(report)
     plots = sorted(p.name for p in data.files.plots.glob("*.png") if f"plots/{p.name}" not in report)
-    inputs = [InputFile(e["role"], e["path"], e["size"], e["hash"], e.get("rows"), _size(data.manifest.resolve(e["path"])))
-              for e in data.lock.get("inputs", [])]
-    return BuildPage(data.manifest.name, html, plots, inputs, data.lock.get("outputs", {}), data.against,
+    lock = data.lock
+    inputs = [InputFile(e.role, e.path, e.size, e.hash, e.rows, _size(data.manifest.resolve(e.path)))
+              for e in lock.inputs]
+    return BuildPage(data.manifest.name, html, plots, inputs, lock.outputs, data.against,
                      _comparison(data) if data.against else [])
 
 

@@ -8,27 +8,26 @@ both pairings and the build's samples into tables (``sql/0*.sql``,
 
 The tables live in the main schema of one in-memory database: each request gets its
 own cursor (a connection of that database), so concurrent requests never share one
-connection. The build's own files are only read: its parquet outputs through
-``read_parquet``, its JSON files with ``json``; nothing under the build directory is
-written.
+connection. The build's own files (named by ``build_files.Build``) are only read: its
+parquet outputs through ``read_parquet``, its lock through ``Build.lock``, its eval sets
+as theorem lists; nothing under the build directory is written.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 import numpy as np
 
+from prover_data.build_files import Build
 from prover_data.errors import InputError
 from prover_data.manifest import Manifest, load_manifest
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 SETUP = ("00_records", "01_lists")  # then the lists are filled, then:
-SUMMARY = ("03_outputs", "04_theorems", "sft_classified")
+SUMMARY = ("03_outputs", "04_theorems", "sft_classified", "05_signals")
 
 
 @lru_cache(maxsize=None)
@@ -37,67 +36,28 @@ def sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
-@dataclass(frozen=True)
-class BuildFiles:
-    """The files of ``BUILD_DIR/NAME`` the explorer reads."""
-
-    dir: Path
-
-    @property
-    def lock(self) -> Path:
-        return self.dir / "lock.json"
-
-    @property
-    def stats(self) -> Path:
-        return self.dir / "stats.json"
-
-    @property
-    def report(self) -> Path:
-        return self.dir / "report.md"
-
-    @property
-    def plots(self) -> Path:
-        return self.dir / "plots"
-
-    @property
-    def states(self) -> Path:
-        return self.dir / "states.parquet"
-
-    @property
-    def embeddings(self) -> Path:
-        return self.dir / "embeddings"
-
-    def output(self, name: str) -> Path:
-        return self.dir / f"{name}.parquet"
-
-    def eval_sets(self) -> list[Path]:
-        return sorted((self.dir / "eval").glob("*.json"))
-
-
-def find_build(name: str, data_root: str | Path | None, build_root: str | Path) -> tuple[Manifest, BuildFiles]:
-    """Manifest ``name`` and its build; ``InputError`` when it has not been built."""
-    manifest = load_manifest(name, data_root)
-    files = BuildFiles(Path(build_root) / manifest.name)
-    missing = [p.name for p in (files.lock, files.stats, files.states) if not p.is_file()]
-    if missing:
-        raise InputError.one(str(files.dir), f"no build of {manifest.name} here ({', '.join(missing)} missing): "
-                                             f"run prover-data build-manifest {name} first", check="not_built")
-    return manifest, files
+def find_build(name: str, data_root: str | Path | None, build_root: str | Path) -> Build:
+    """The build of manifest ``name``; ``InputError`` when it has not been built."""
+    build = Build(load_manifest(name, data_root), build_root)
+    build.require(build.lock_file, build.stats_file, build.output("states"))
+    return build
 
 
 class ExploreData:
     """One build's data in DuckDB tables, plus its lock, statistics and vectors."""
 
-    def __init__(self, manifest: Manifest, files: BuildFiles, against: tuple[Manifest, BuildFiles] | None = None):
+    def __init__(self, files: Build, against: Build | None = None):
         from prover_data.views import connect
 
-        self.manifest, self.files = manifest, files
-        self.lock = json.loads(files.lock.read_text(encoding="utf-8"))
-        self.con = connect(manifest, read_base_pairs=False, embedding_tier=False)
+        self.manifest, self.files = files.manifest, files
+        self.lock = files.lock
+        self.con = connect(self.manifest, read_base_pairs=False, embedding_tier=False)
         for key, value in {
             "explore_contrastive_train": str(files.output("contrastive_train")),
             "explore_contrastive_val": str(files.output("contrastive_val")),
             "explore_sft_outputs": [str(files.output("sft_train")), str(files.output("sft_val"))],
+            **{f"explore_{name}": str(files.output(name))
+               for name in ("preferences_train", "preferences_val", "values_train", "values_val")},
         }.items():
             self.con.execute(f"SET VARIABLE {key} = ?", [value])
         for name in SETUP:
@@ -105,9 +65,9 @@ class ExploreData:
         self._read_lists()
         for name in SUMMARY:
             self.con.execute(sql(name))
-        self.sources = [p.stem for p in manifest.trajectory_paths()]
+        self.sources = [p.stem for p in self.manifest.trajectory_paths()]
         self.lists = [name for (name,) in self.con.execute(sql("lists_facet")).fetchall()]
-        self.against = None if against is None else self._compare(against[0])
+        self.against = None if against is None else self._compare(against.manifest)
         self.vectors = Vectors.open(files.embeddings)
         self._cursors = self.con.cursor()  # requests' cursors come from here, never from self.con
 
@@ -179,6 +139,6 @@ class Vectors:
 
 def load(name: str, data_root: str | Path | None, build_root: str | Path, against: str | None = None) -> ExploreData:
     """The explorer's data for build ``name`` (and ``against``, both under ``build_root``)."""
-    manifest, files = find_build(name, data_root, build_root)
+    files = find_build(name, data_root, build_root)
     other = find_build(against, data_root, build_root) if against else None
-    return ExploreData(manifest, files, other)
+    return ExploreData(files, other)

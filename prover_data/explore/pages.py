@@ -33,15 +33,22 @@ class NotFound(LookupError):
 
 @dataclass(frozen=True)
 class TheoremQuery:
-    """The Theorems page's filters, sort and page, as the request's query string gives them."""
+    """The Theorems page's filters, sort and page, as the request's query string gives them.
+
+    The page opens on the searched theorems, most nodes first: the eval sets' theorems
+    have no records by construction, and sorted by name they filled the first pages
+    with zeros. They are shown when asked for: ``unsearched=1``, or a filter that can
+    only mean them (split ``none``, an eval or held-out list).
+    """
 
     q: str = ""
     split: str = ""
     proved: str = ""
     file: str = ""
     list: str = ""
-    sort: str = "name"
-    descending: bool = False
+    unsearched: bool = False
+    sort: str = "nodes"
+    descending: bool = True
     page: int = 1
 
     @classmethod
@@ -49,24 +56,37 @@ class TheoremQuery:
         page = params.get("page", "1")
         if not page.isdigit() or int(page) < 1:
             raise BadRequest(f"page: expected a positive integer, got {page!r}")
-        order = params.get("dir", "asc")
-        for name, value, allowed in (("sort", params.get("sort", "name"), SORTS), ("dir", order, ("asc", "desc")),
+        # No sort: the default view (most nodes first); a sort column alone sorts up.
+        sort = params.get("sort", cls.sort)
+        order = params.get("dir", "asc" if "sort" in params else "desc")
+        for name, value, allowed in (("sort", sort, SORTS), ("dir", order, ("asc", "desc")),
                                      ("split", params.get("split", ""), SPLITS),
-                                     ("proved", params.get("proved", ""), PROVED)):
+                                     ("proved", params.get("proved", ""), PROVED),
+                                     ("unsearched", params.get("unsearched", ""), ("", "1"))):
             if value not in allowed:
                 raise BadRequest(f"{name}: expected one of {', '.join(repr(a) for a in allowed)}, got {value!r}")
         return cls(q=params.get("q", "").strip(), split=params.get("split", ""), proved=params.get("proved", ""),
-                   file=params.get("file", ""), list=params.get("list", ""), sort=params.get("sort", "name"),
-                   descending=order == "desc", page=int(page))
+                   file=params.get("file", ""), list=params.get("list", ""),
+                   unsearched=params.get("unsearched") == "1", sort=sort, descending=order == "desc",
+                   page=int(page))
 
     def filters(self) -> dict[str, str]:
         return {"q": self.q, "split": self.split, "proved": self.proved, "file": self.file, "list": self.list}
 
+    @property
+    def shows_unsearched(self) -> bool:
+        """Whether theorems never searched (the eval sets') are listed."""
+        return self.unsearched or self.split == "none" or bool(self.list)
+
     def link(self, **changes) -> str:
-        """The query string of this view with ``changes`` (defaults left out)."""
+        """The query string of this view with ``changes`` (empty filters left out).
+
+        Sort and direction are always spelled out: without them a link means the
+        default view, and a sort column without a direction sorts up.
+        """
         q = replace(self, **changes)
-        params = {**q.filters(), "sort": "" if q.sort == "name" else q.sort, "dir": "desc" if q.descending else "",
-                  "page": "" if q.page == 1 else str(q.page)}
+        params = {**q.filters(), "unsearched": "1" if q.unsearched else "", "sort": q.sort,
+                  "dir": "desc" if q.descending else "asc", "page": "" if q.page == 1 else str(q.page)}
         return "?" + urlencode({k: v for k, v in params.items() if v})
 
     def sort_link(self, column: str) -> str:
@@ -79,6 +99,7 @@ class TheoremsPage:
     query: TheoremQuery
     rows: list[dict]
     total: int
+    hidden: int  # theorems that pass the filters but are not listed: never searched, and not asked for
 
     @property
     def pages(self) -> int:
@@ -94,12 +115,13 @@ class TheoremsPage:
 
 
 def theorems(data: ExploreData, query: TheoremQuery) -> TheoremsPage:
+    filters = {**query.filters(), "unsearched": query.shows_unsearched}
     with data.cursor() as cur:
-        total = cur.execute(sql("theorems_count"), query.filters()).fetchone()[0]
-        params = {**query.filters(), "sort": query.sort, "descending": query.descending, "limit": PAGE_SIZE,
+        total, hidden = cur.execute(sql("theorems_count"), filters).fetchone()
+        params = {**filters, "sort": query.sort, "descending": query.descending, "limit": PAGE_SIZE,
                   "offset": (query.page - 1) * PAGE_SIZE}
         rows = _dicts(cur.execute(sql("theorems_page"), params))
-    return TheoremsPage(query, rows, total)
+    return TheoremsPage(query, rows, total, hidden)
 
 
 @dataclass(frozen=True)
@@ -130,6 +152,7 @@ class TheoremPage:
     sft: dict[str, list[dict]]  # 'manifest' / 'burnqed_compat' -> pairs
     samples: list[dict]
     pairing: str  # the manifest's pairing
+    preferences: list[dict]  # the pairs credited to the theorem (their first occurrence)
 
     def usable(self, pairing: str) -> int:
         return sum(r["status"] == "usable" for r in self.sft.get(pairing, []))
@@ -143,6 +166,7 @@ def theorem(data: ExploreData, name: str) -> TheoremPage:
         nodes = _dicts(cur.execute(sql("theorem_nodes"), {"theorem": name}))
         sft = _dicts(cur.execute(sql("theorem_sft"), {"theorem": name}))
         samples = _dicts(cur.execute(sql("theorem_samples"), {"theorem": name}))
+        preferences = _dicts(cur.execute(sql("theorem_preferences"), {"theorem": name}))
     trees: dict[tuple[str, int], list[dict]] = {}
     for n in nodes:
         trees.setdefault((n["source"], n["search"]), []).append(_node(n))
@@ -150,7 +174,7 @@ def theorem(data: ExploreData, name: str) -> TheoremPage:
     for row in sft:
         pairs[row["pairing"]].append(row)
     return TheoremPage(summary[0], [SearchTree(s, k, v) for (s, k), v in trees.items()], pairs, samples,
-                       data.manifest.filters.pairing)
+                       data.manifest.filters.pairing, preferences)
 
 
 def _node(row: dict) -> dict:
@@ -159,7 +183,11 @@ def _node(row: dict) -> dict:
             "tactic": row["tactic_applied"], "state": row["state_pp"], "depth": row["depth_from_root"],
             "remaining": row["remaining_depth"], "llm": _finite(row["llm_log_prob"]), "ebm": _finite(row["ebm_score"]),
             "q": _finite(row["q_value"]), "visits": row["visits"], "complete": row["is_proof_complete"],
-            "path": row["on_proof_path"], "row": row["file_row"]}
+            "path": row["on_proof_path"], "row": row["file_row"], "file_label": row["file_label"],
+            "relabelled": row["relabelled"], "distance": row["distance"],
+            "value": None if row["value_provable"] is None else {
+                "provable": row["value_provable"], "distance": row["value_distance"], "nodes": row["value_nodes"],
+                "visits": row["value_visits"], "q": _finite(row["value_q"])}}
 
 
 def _finite(x: float | None) -> float | str | None:
@@ -200,7 +228,7 @@ def sample(data: ExploreData, split: str, sample_id: int) -> SamplePage:
             raise NotFound(f"no {split} sample {sample_id} in build {data.manifest.name}")
         hashes = [r["state_hash"] for r in rows]
         texts = {r["state_hash"]: r["state_pp"] for r in _dicts(cur.execute(
-            sql("states"), {"states": str(data.files.states), "hashes": hashes}))}
+            sql("states"), {"states": str(data.files.output("states")), "hashes": hashes}))}
         where: dict[bytes, list[dict]] = {}
         for r in _dicts(cur.execute(sql("state_records"), {"hashes": hashes, "per_state": RECORDS_PER_STATE})):
             where.setdefault(r["state_hash"], []).append(r)

@@ -20,11 +20,16 @@ Rules (extra columns are allowed):
   those rules failed.)
 * *Searches.* A file normally holds one search per theorem: one root (null parent,
   depth 0) per theorem. A second root means repeated searches (a resumed run
-  appended, a merged harvest), each numbering its nodes from 0. Under
-  ``repeated_searches = "refuse"`` that is an error naming the setting; under
-  ``"split_at_roots"`` each root starts a new search and a row belongs to the last
-  root of its theorem above it, so what stays ambiguous (an id repeated inside one
-  search, a parent outside its search, a row above the first root) is still refused.
+  appended, a merged harvest): each root starts a new search and a row belongs to the
+  last root of its theorem above it. Searches that number their nodes on are read
+  under either setting; under ``repeated_searches = "refuse"`` searches that restart
+  their ids (a ``state_id`` that a later search of the theorem repeats) are an error
+  naming the setting, under ``"split_at_roots"`` they are read too. What stays
+  ambiguous under both (an id repeated inside one search, a parent outside its search,
+  a row above the first root) is refused.
+* *Schema eras.* BurnQED's 14 columns, or the 12 it wrote before ``q_value`` and
+  ``visits`` (``trajectory_spec``): a file with neither reads both as 0, a file with
+  one of them is refused for the other.
 * *Files.* A 0-byte file, a file without parquet magic bytes, a truncated file
   (footer missing), a corrupt footer or data page, and a file with 0 rows are all
   errors: a search run that wrote nothing is a failed run, and skipping it silently is
@@ -32,11 +37,15 @@ Rules (extra columns are allowed):
 
 Checks are vectorized (Arrow compute on dictionary values, DuckDB joins for the tree
 in ``sql/checks/trajectory.sql``, numpy pointer jumping for loops): no Python loop
-runs over the rows of a parquet file.
+runs over the rows of a parquet file. A build runs the same tree checks, and counts
+the value rules again in SQL (``sql/checks/trajectory_values.sql``), where it loads
+the files; the cases of ``tests/bad_inputs.py`` on either side of each rule hold the
+two statements of the value rules equal.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +60,8 @@ from prover_data.errors import InputError, Problem
 from prover_data.inputs.arrow_values import bools, invalid_utf8, mask_rows, text_at, text_value_rows
 from prover_data.inputs.parquet_files import column_problems, open_parquet, read_columns
 from prover_data.inputs.problems import Findings, shown
-from prover_data.schema import LABELS, TRAJECTORY
-from prover_data.sql_files import sql_dir
+from prover_data.schema import LABELS, SEARCH_VALUE_COLUMNS, TRAJECTORY, TRAJECTORY_12
+from prover_data.sql_files import define_macros, sql_dir
 
 MAX_TEXT_BYTES = 1 << 20  # a Lean goal or tactic over 1 MiB is a pretty-printer runaway
 _CHECKS_SQL = "checks/trajectory.sql"
@@ -61,6 +70,7 @@ _NODES_SQL = "checks/trajectory_nodes.sql"
 _TEXT_COLUMNS = [f.name for f in TRAJECTORY if pa.types.is_string(f.type)]
 
 
+_ONE_OF_TWO = ": BurnQED's 14-column schema has both q_value and visits, its older 12-column schema neither"
 REPEATED_SEARCHES = ("refuse", "split_at_roots")  # manifest [sources] repeated_searches
 
 
@@ -103,9 +113,13 @@ def validate_trajectory_file(path: str | Path,
         return None, problems
     # Text as dictionaries: each distinct state is checked once, and nothing is copied per row.
     pf = pq.ParquetFile(path, read_dictionary=_TEXT_COLUMNS)
-    table, problems = read_columns(pf, name, TRAJECTORY.names)
+    spec = trajectory_spec(pf.schema_arrow)
+    table, problems = read_columns(pf, name, spec.names)
     if table is None:
         return None, problems
+    if spec is TRAJECTORY_12:  # BurnQED's reader takes both as 0, and so do the views
+        table = table.append_column("q_value", pa.array(np.zeros(table.num_rows), pa.float64())) \
+                     .append_column("visits", pa.array(np.zeros(table.num_rows, np.uint32), pa.uint32()))
     found = Findings(name)
     names_ok = _check_values(table, found)
     _check_tree(table, found, names_ok, repeated_searches)
@@ -120,11 +134,22 @@ def footer_problems(path: Path) -> list[Problem]:
     pf, problems = open_parquet(path)
     if pf is None:
         return problems
-    problems = column_problems(str(path), pf.schema_arrow, TRAJECTORY)
+    problems = [dataclasses.replace(p, message=p.message + _ONE_OF_TWO)
+                if p.check == "missing_column" and p.column in SEARCH_VALUE_COLUMNS else p
+                for p in column_problems(str(path), pf.schema_arrow, trajectory_spec(pf.schema_arrow))]
     if not problems and pf.metadata.num_rows == 0:
         problems = [Problem(str(path), "no rows: a trajectory file holds at least the root of each search",
                             check="no_rows")]
     return problems
+
+
+def trajectory_spec(found: pa.Schema) -> pa.Schema:
+    """The columns a file must have: the 14 of BurnQED's schema, or the 12 of its older
+    one when the file has neither ``q_value`` nor ``visits``. A file with only one of
+    the two is held to all 14, so the other is named as missing."""
+    if any(name in found.names for name in SEARCH_VALUE_COLUMNS):
+        return TRAJECTORY
+    return TRAJECTORY_12
 
 
 def files_with_problems(con, repeated_searches: str, known_valid: list[int]) -> list[int]:
@@ -253,6 +278,7 @@ def _check_tree(table: pa.Table, found: Findings, names_ok: bool, repeated_searc
     })
     con = duckdb.connect()
     try:
+        define_macros(con)  # the search numbering the views use (search_numbers)
         con.register("nodes", nodes)
         con.register("theorems", pa.table({"code": pa.array(np.arange(len(names), dtype=np.int32)), "name": names}))
         setup, checks = _check_blocks(repeated_searches)

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prover_data.atomic import atomic_dir
-from prover_data.schema import TRAJECTORY
+from prover_data.schema import TRAJECTORY, TRAJECTORY_12
 from prover_data.synth.companions import write_eval_runs, write_leandojo, write_lists
 from prover_data.synth.lean_text import LeanText
 from prover_data.synth.profiles import (PARQUET_OPTIONS, REPORT_FILES, SORRY_TACTICS, TRAJECTORY_THEOREMS,
@@ -76,8 +76,9 @@ class _FileWriter:
 
     CHUNK = 4 * 65536
 
-    def __init__(self, path: Path):
-        self.writer = pq.ParquetWriter(path, TRAJECTORY, **PARQUET_OPTIONS_WRITER)
+    def __init__(self, path: Path, schema: pa.Schema = TRAJECTORY):
+        self.schema = schema
+        self.writer = pq.ParquetWriter(path, schema, **PARQUET_OPTIONS_WRITER)
         self.cols = Columns.empty()
         self.summary = dict(rows=0, positive=0, negative=0, unknown=0)
         self.theorems: set[str] = set()
@@ -86,7 +87,7 @@ class _FileWriter:
 
     def maybe_flush(self, force: bool = False) -> None:
         if self.cols.state_id and (force or len(self.cols.state_id) >= self.CHUNK):
-            t = self.cols.table()
+            t = self.cols.table(self.schema)
             labels = t.column("label").to_pylist()
             for lab in ("positive", "negative", "unknown"):
                 self.summary[lab] += labels.count(lab)
@@ -124,26 +125,37 @@ def _assign(rng: np.random.Generator, theorems: int, sizes: list[int]) -> list[n
 
 
 def generate(out: str | Path, scale: float = 1.0, seed: int = 0, *, copy_lists: bool = True,
-             lists_dir: Path = BUNDLED_LISTS, repeated_searches: float = 0.0, progress=None) -> SynthSummary:
+             lists_dir: Path = BUNDLED_LISTS, repeated_searches: float = 0.0, proofs_per_search: int = 1,
+             schema: int = 14, progress=None) -> SynthSummary:
     """Write a replica data root at ``out`` (atomically) and return its summary.
 
     ``repeated_searches``: the share of each search file's theorems searched a second
     time in the same file, appended after the file's other searches as a resumed run
     appends them (node ids restarting at 0); such a replica needs ``[sources]
     repeated_searches = "split_at_roots"``. 0 writes exactly the default replica.
+    ``proofs_per_search``: proofs each proved search holds, labelled as BurnQED labels
+    them (only the first one's path positive); 1, the default, is one proof per search,
+    as BurnQED wrote before it replayed every proof. ``schema``: 14 columns, or 12 as
+    BurnQED's writer wrote before q_value and visits (the trajectory files only).
+    Neither changes the trees, states or labels the default replica draws.
     """
     if scale <= 0:
         raise ValueError("scale must be positive")
+    if schema not in (12, 14):
+        raise ValueError("schema must be 12 or 14 columns")
     out = Path(out)
     rng = np.random.default_rng(seed)
-    searcher = Searcher(rng, LeanText(rng))
+    searcher = Searcher(rng, LeanText(rng), extra=np.random.default_rng([seed, 1]),
+                        proofs_per_search=proofs_per_search)
     index = build_index(rng, scale, lists_dir)
     models, per_file = _theorem_models(rng, index, scale)
-    files = _TrajectoryFiles(rng, searcher, models, per_file, scale, repeated_searches)
+    files = _TrajectoryFiles(rng, searcher, models, per_file, scale, repeated_searches,
+                             TRAJECTORY if schema == 14 else TRAJECTORY_12)
     with atomic_dir(out) as tmp:
         summaries, all_states = files.write(tmp / "trajectories", progress)
         traj_names = {m.name for m in models}
         train_eval, eval_names = write_lists(rng, tmp, index, traj_names, scale)
+        searcher.proofs_per_search = 1  # eval runs replay the report's clean eval: a proof's depth as planned
         write_eval_runs(rng, searcher, tmp, index, eval_names)
         base = write_leandojo(rng, tmp, index, traj_names, set(train_eval) | set(eval_names), scale)
         if copy_lists:
@@ -188,8 +200,9 @@ class _TrajectoryFiles:
     """The report's 8 files, written in order from one generator (the order is the seed's)."""
 
     def __init__(self, rng, searcher: Searcher, models: list[TheoremModel], per_file: list[np.ndarray],
-                 scale: float, repeated_searches: float):
+                 scale: float, repeated_searches: float, schema: pa.Schema):
         self.rng, self.searcher, self.models, self.per_file = rng, searcher, models, per_file
+        self.schema = schema
         self.scale, self.repeated_searches = scale, repeated_searches
         self.sorry_budget = [scaled(SORRY_TACTICS, scale), 0.004]  # [left, chance per proof step]
         self.proved_ids: set[int] = set()
@@ -200,7 +213,7 @@ class _TrajectoryFiles:
         summaries, all_states = [], set()
         task = progress.add_task("trajectories", total=len(REPORT_FILES)) if progress else None
         for fi, profile in enumerate(REPORT_FILES):
-            w = _FileWriter(directory / f"{profile.name}.parquet")
+            w = _FileWriter(directory / f"{profile.name}.parquet", self.schema)
             if profile.kind == "negatives":
                 n = min(scaled(profile.searches, self.scale), len(self.models))
                 ids = self.per_file[fi] = _pick_rewalked(self.rng, self.per_file[:fi], self.proved_ids, n)

@@ -35,8 +35,10 @@ class Columns:
     def empty(cls) -> "Columns":
         return cls(*([] for _ in range(14)))
 
-    def table(self) -> pa.Table:
-        return pa.table({f: getattr(self, f) for f in TRAJECTORY.names}, schema=TRAJECTORY)
+    def table(self, schema: pa.Schema = TRAJECTORY) -> pa.Table:
+        """The columns of ``schema``: all 14, or ``schema.TRAJECTORY_12`` (BurnQED's
+        older files, without q_value and visits)."""
+        return pa.table({f: getattr(self, f) for f in schema.names}, schema=schema)
 
 
 @dataclass
@@ -52,13 +54,25 @@ class TheoremModel:
 
 
 class Searcher:
-    """Builds best-first search trees and labels them as BurnQED does."""
+    """Builds best-first search trees and labels them as BurnQED does.
+
+    ``proofs_per_search``: how many proofs a proved search holds, as BurnQED's search
+    writes them since it replays every proof (commit b0d69b5): the first completed
+    record's path is ``positive``, every later completed node and the path to it
+    ``negative`` with remaining_depth -1 (fewer when a tree has too few leaves after its
+    first proof). ``values`` draws the search's PUCT ``visits`` and ``q_value``. Both
+    draw from ``extra``, a generator of their own, so the trees, states and labels of the
+    main stream are the same with them or without.
+    """
 
     CACHE_LIMIT = 400_000
 
-    def __init__(self, rng: np.random.Generator, text: LeanText):
+    def __init__(self, rng: np.random.Generator, text: LeanText, *, extra: np.random.Generator | None = None,
+                 proofs_per_search: int = 1):
         self.rng = rng
         self.text = text
+        self.extra = extra if extra is not None else np.random.default_rng(0)
+        self.proofs_per_search = proofs_per_search
         self._state_cache: dict[tuple[int, int], str] = {}
         self._root_cache: dict[int, str] = {}
         self.clock = 1_730_000_000_000
@@ -119,6 +133,8 @@ class Searcher:
         pool_draw = 1 + np.minimum(
             (rng.pareto(1.2, n) * th.pool_size * 0.15).astype(np.int64), th.pool_size - 1
         )
+        later_proofs = self._later_proofs(parent, depth, on_path, complete)
+        visits, q_value = self._values(parent, on_path | np.isin(np.arange(n), later_proofs))
         canonical = rng.random(n) < 0.03
         t0 = self.clock
         self.clock += int(rng.integers(10_000, 200_000))
@@ -137,6 +153,8 @@ class Searcher:
                 tactic = self.text.tactic()
             else:
                 state, tactic = self.state(th, int(pool_draw[i])), self.text.tactic()
+            if i in later_proofs:  # drawn as any other node first, so the main stream is the same
+                state = ""
             if on_path[i] and i and sorry_budget[0] > 0 and i != complete and rng.random() < sorry_budget[1]:
                 tactic = "sorry"
                 sorry_budget[0] -= 1
@@ -156,11 +174,34 @@ class Searcher:
             cols.remaining_depth.append(int(remaining[i]))
             cols.llm_log_prob.append(0.0 if i == 0 else float(logp[i]))
             cols.ebm_score.append(float(energy[i]))
-            cols.is_proof_complete.append(i == complete)
+            cols.is_proof_complete.append(i == complete or i in later_proofs)
             cols.timestamp_ms.append(t0 + i * 37)
-            cols.q_value.append(0.0)
-            cols.visits.append(0)
+            cols.q_value.append(float(q_value[i]))
+            cols.visits.append(int(visits[i]))
         return n, proved
+
+    def _later_proofs(self, parent: np.ndarray, depth: np.ndarray, on_path: np.ndarray, complete: int) -> set[int]:
+        """Completed nodes after the first proof (record order): leaves off its path."""
+        if complete < 0 or self.proofs_per_search <= 1:
+            return set()
+        n = len(parent)
+        leaves = np.setdiff1d(np.arange(n), parent[parent >= 0])
+        candidates = leaves[(leaves > complete) & (depth[leaves] > 0) & ~on_path[leaves]]
+        k = min(self.proofs_per_search - 1, len(candidates))
+        return set(self.extra.choice(candidates, k, replace=False).tolist()) if k else set()
+
+    def _values(self, parent: np.ndarray, proved: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """PUCT statistics as a search trie keeps them: a node's visits are those of its
+        subtree (every visit below passed through it), its q_value the mean value of
+        those visits, higher above a proof."""
+        n = len(parent)
+        visits = np.ones(n, dtype=np.int64)
+        above_proof = proved.copy()
+        for i in range(n - 1, 0, -1):  # children come after their parent
+            visits[parent[i]] += visits[i]
+            above_proof[parent[i]] |= above_proof[i]
+        q = np.where(above_proof, self.extra.normal(0.7, 0.15, n), self.extra.normal(0.25, 0.15, n))
+        return visits, np.clip(q, 0.0, 1.0).round(6)
 
     def negatives_chain(self, cols: Columns, th: TheoremModel, length: int, negatives: int,
                         repeat: bool) -> int:

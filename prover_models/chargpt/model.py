@@ -25,31 +25,14 @@ text the model was trained on.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from prover_data.trainer_settings import GPTConfig  # the shape, defined once with [train.chargpt]
+
 IGNORE_INDEX = -100
-
-
-@dataclass(frozen=True)
-class GPTConfig:
-    vocab_size: int = 256
-    context_length: int = 512
-    d_model: int = 320
-    n_layers: int = 8
-    n_heads: int = 10
-    d_mlp: int = 1280
-    dropout: float = 0.1
-    activation: str = "gelu"  # or "silu"
-    positional: str = "rope"  # or "learned"
-
-    @classmethod
-    def from_trainer(cls, trainer) -> "GPTConfig":
-        """The model part of a manifest's ``[train.chargpt]`` (``CharGPTTrainer``)."""
-        return cls(**{f.name: getattr(trainer, f.name) for f in fields(cls)})
 
 
 class Rotary(nn.Module):

@@ -32,7 +32,7 @@ from prover_data.certificates import theorem_line, validate_certificate
 from prover_data.errors import InputError
 from prover_data.identity import split_bucket
 from prover_models.chargpt.model import CharGPT, GPTConfig
-from prover_models.chargpt.train import pick_device
+from prover_models.devices import pick_device
 
 STOP = b"\n@E\n"
 SHINGLE = 5
@@ -78,7 +78,7 @@ def sample(checkpoint: str | Path, *, certificates: str | Path | None = None, n:
            temperature: float = 0.8, top_p: float = 0.9, seed: int = 0, max_new_tokens: int | None = None,
            device: str = "auto", progress=None) -> dict:
     """Generate ``n`` certificates from val prompts; report validity and near-duplicates."""
-    dev = pick_device(device)
+    dev = torch.device(pick_device(device))
     model, config = load(checkpoint, dev)
     directory = Path(certificates) if certificates is not None else Path(config["corpus"]["directory"])
     val, train = read_corpus(directory, "val.txt"), read_corpus(directory, "train.txt")

@@ -47,26 +47,18 @@ from prover_data.errors import InputError, Problem
 from prover_data.manifest import CharGPTTrainer, Manifest
 from prover_models.chargpt.model import CharGPT, GPTConfig
 from prover_models.data import PackedCertificates, epoch_order
-from prover_models.schedule import cap_warmup
+from prover_models.devices import pick_device
+from prover_models.resume import refuse_earlier_run, resume_point
+from prover_models.run_log import RunLog
+from prover_models.schedule import fit_warmup, learning_rate
 
 LAST = "last.pt"
 
 
 def lr_at(step: int, cfg: CharGPTTrainer, total_steps: int) -> float:
-    """Learning rate of optimizer step ``step`` (0-based): linear warmup, then cosine."""
-    if step < cfg.warmup_steps:
-        return cfg.peak_lr * (step + 1) / cfg.warmup_steps
-    span = max(1, total_steps - cfg.warmup_steps)
-    progress = min(1.0, (step - cfg.warmup_steps) / span)
-    return cfg.final_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.peak_lr - cfg.final_lr)
-
-
-def pick_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError.one("--device", f"{device} asked for, but torch sees no CUDA device")
-    return torch.device(device)
+    """Learning rate of optimizer step ``step`` (0-based): warmup to ``peak_lr``, cosine to ``final_lr``."""
+    return learning_rate(step, peak=cfg.peak_lr, warmup_steps=cfg.warmup_steps, total_steps=total_steps,
+                         final=cfg.final_lr)
 
 
 def _check(cfg: CharGPTTrainer, manifest: Manifest) -> None:
@@ -156,6 +148,7 @@ class _Run:
     out: Path
     checkpoints: Checkpoints
     log: Callable[[str], None]
+    records: RunLog  # metrics.jsonl (and TensorBoard): its history is state["history"]
     t0: float = 0.0
     tokens_seen: int = 0
 
@@ -172,7 +165,7 @@ STATE_KEYS = ("epoch", "step_in_epoch", "global_step", "history", "epoch_loss", 
 
 def train(manifest: Manifest, certificates: str | Path, out: str | Path, *, epochs: int | None = None,
           max_steps: int | None = None, resume: str | None = None, device: str = "auto",
-          log=print, progress=None) -> dict:
+          log=print, progress=None, report_to: str = "none") -> dict:
     """Train (or resume) a run in ``out``; return its summary (also in ``summary.json``).
 
     ``resume``: None starts fresh (refusing a directory that already holds a run),
@@ -180,7 +173,8 @@ def train(manifest: Manifest, certificates: str | Path, out: str | Path, *, epoc
     that checkpoint. ``max_steps`` stops this run after that many optimizer steps in
     all (the schedule, warmup included, still spans every epoch), leaving a resumable
     ``last.pt``. ``epochs`` overrides the manifest's and caps the warmup to fit
-    (``prover_models.schedule``).
+    (``prover_models.schedule``). ``report_to``: ``"tensorboard"`` also writes
+    OUT/tensorboard/ (``prover_models.run_log``).
     """
     cfg = manifest.train.chargpt
     if epochs is not None:
@@ -188,22 +182,24 @@ def train(manifest: Manifest, certificates: str | Path, out: str | Path, *, epoc
     _check(cfg, manifest)
     out = Path(out)
     certificates = Path(certificates)
-    checkpoint = _resume_path(out, resume)
+    checkpoint = resume_point(resume, out, [out / LAST] if (out / LAST).exists() else [], check=_check_checkpoint)
     train_set, val_set = _load_corpus(certificates, cfg.context_length)
     sizes = Sizes.of(cfg, len(train_set))
-    if epochs is not None:
-        warmup, note = cap_warmup(cfg.warmup_steps, sizes.total_steps, key="train.chargpt.warmup_steps",
-                                  override=f"--epochs {epochs}")
-        if note:
-            log(note)
-            cfg = dataclasses.replace(cfg, warmup_steps=warmup)
-    run = _start(manifest, cfg, sizes, train_set, val_set, certificates, out, checkpoint, device, log)
-    state = run.state
+    cfg = fit_warmup(cfg, sizes.total_steps, section="chargpt", say=log,
+                     override=f"--epochs {epochs}" if epochs is not None else None)
+    run = _start(manifest, cfg, sizes, train_set, val_set, certificates, out, checkpoint, device, log, report_to)
+    with run.records:
+        return _epochs(run, max_steps, progress)
+
+
+def _epochs(run: _Run, max_steps: int | None, progress) -> dict:
+    """The epochs left to train, each a seeded order of the rows; stops at ``max_steps`` or early."""
+    cfg, sizes, state, out, log = run.cfg, run.sizes, run.state, run.out, run.log
 
     task = progress.add_task("train", total=sizes.total_steps, completed=state["global_step"]) if progress else None
     run.t0 = time.perf_counter()
     while state["epoch"] < cfg.epochs and state["stopped"] is None:
-        order = epoch_order(len(train_set), cfg.seed, state["epoch"])
+        order = epoch_order(len(run.train_set), cfg.seed, state["epoch"])
         run.model.train()
         while state["step_in_epoch"] < sizes.steps_per_epoch:
             if max_steps is not None and state["global_step"] >= max_steps:
@@ -231,9 +227,9 @@ def _load_corpus(certificates: Path, context_length: int) -> tuple[PackedCertifi
 
 def _start(manifest: Manifest, cfg: CharGPTTrainer, sizes: Sizes, train_set: PackedCertificates,
            val_set: PackedCertificates, certificates: Path, out: Path, checkpoint: Path | None, device: str,
-           log) -> _Run:
+           log, report_to: str) -> _Run:
     """Seeded model and optimizer, restored from ``checkpoint`` or fresh; ``out/config.json`` written."""
-    dev = pick_device(device)
+    dev = torch.device(pick_device(device))
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     model = CharGPT(GPTConfig.from_trainer(cfg)).to(dev)
@@ -246,15 +242,15 @@ def _start(manifest: Manifest, cfg: CharGPTTrainer, sizes: Sizes, train_set: Pac
              "epoch_targets": 0, "stopped": None}
     if checkpoint is not None:
         state = _restore(checkpoint, config, model, optimizer, dev)
-    elif (out / LAST).exists() or (out / "config.json").exists():
-        raise InputError.one(str(out), "already holds a run: pass --resume auto to continue it, or choose another --out")
+    elif (out / "config.json").exists():  # a run that stopped before its first checkpoint
+        refuse_earlier_run(out, "config.json")
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     log(f"chargpt: {model.num_parameters():,} parameters, {len(train_set):,} train / {len(val_set):,} val sequences "
         f"of {cfg.context_length + 1} bytes, {sizes.grad_accum} x {sizes.rows_per_micro} rows per step, "
         f"{sizes.steps_per_epoch} steps per epoch, {cfg.epochs} epochs, on {dev}")
     return _Run(cfg, sizes, train_set, val_set, model, optimizer, dev, autocast, config, state, out,
-                Checkpoints(out, cfg.keep_best), log)
+                Checkpoints(out, cfg.keep_best), log, RunLog(out / "metrics.jsonl", state["history"], report_to=report_to))
 
 
 def _config(manifest: Manifest, cfg: CharGPTTrainer, sizes: Sizes, model: CharGPT, train_set: PackedCertificates,
@@ -306,8 +302,7 @@ def _step(run: _Run, order: np.ndarray) -> None:
         line = {"kind": "step", "step": state["global_step"], "epoch": state["epoch"], "lr": lr,
                 "train_loss": step_loss / n_targets, "grad_norm": grad_norm,
                 "tokens_per_s": run.tokens_seen / (time.perf_counter() - run.t0)}
-        state["history"].append(line)
-        _append(run.out / "metrics.jsonl", line)
+        run.records.record(**line)
 
 
 def _end_epoch(run: _Run) -> None:
@@ -319,8 +314,7 @@ def _end_epoch(run: _Run) -> None:
     line = {"kind": "epoch", "epoch": epoch + 1, "step": state["global_step"], "train_loss": train_loss,
             "val_loss": val_loss, "val_perplexity": math.exp(val_loss), "gap": val_loss - train_loss,
             "lr": lr_at(state["global_step"] - 1, cfg, run.sizes.total_steps)}
-    history.append(line)
-    _append(run.out / "metrics.jsonl", line)
+    run.records.record(**line)
     epochs_seen = [h for h in history if h["kind"] == "epoch"]
     best = min(epochs_seen, key=lambda h: (h["val_loss"], h["epoch"]))
     run.log(f"epoch {epoch + 1}/{cfg.epochs}: train loss {train_loss:.4f}, val loss {val_loss:.4f} "
@@ -349,15 +343,9 @@ def evaluate(model: CharGPT, dataset: PackedCertificates, batch_rows: int, dev, 
     return total / max(1, count)
 
 
-def _resume_path(out: Path, resume: str | None) -> Path | None:
-    if resume is None:
-        return None
-    if resume == "auto":
-        return out / LAST if (out / LAST).exists() else None
-    path = Path(resume)
+def _check_checkpoint(path: Path) -> None:
     if not path.is_file():
         raise InputError.one(str(path), "no such checkpoint to resume from")
-    return path
 
 
 def _restore(path: Path, config: dict, model, optimizer, dev) -> dict:
@@ -383,11 +371,6 @@ def _corpus_hashes(directory: Path) -> dict[str, str]:
     from prover_data.identity import file_digest
 
     return {name: file_digest(directory / name) for name in ("train.txt", "val.txt")}
-
-
-def _append(path: Path, line: dict) -> None:
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(json.dumps(line, sort_keys=True) + "\n")
 
 
 def _finish(out: Path, config: dict, history: list[dict], checkpoints: Checkpoints, state: dict,

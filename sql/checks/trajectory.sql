@@ -3,6 +3,9 @@
 -- UTF-8, ranges, NaN) with Arrow; of every file of a build at once by
 -- prover_data/build_inputs.py, over the table the views read, with the values checked
 -- by checks/trajectory_values.sql. What needs joins between rows is here.
+-- A theorem may have several roots in a file under either [sources] repeated_searches
+-- setting (each root starts a search, numbered by search_numbers of macros.sql); under
+-- "refuse" the one ambiguous case is refused: a state_id repeated by a later search.
 --
 -- Input tables:
 --   nodes(file, row, theorem, state_id, parent_state_id, depth_from_root)
@@ -16,23 +19,14 @@
 -- [sources] repeated_searches = "refuse".
 
 -- setup
--- Each row's search, as sql/00_trajectories.sql numbers them: a theorem with one root
--- (null parent, depth 0) in the file has one search, 0, whatever the row order; with
--- several roots, each root starts a new search and a row belongs to the last root of
--- its theorem at or above it (-1 above the first). Only the rows of theorems with
--- several roots pay for the running count.
+-- Each row's search, numbered by search_numbers (macros.sql) as trajectory_records
+-- numbers the records, with `is_root`; the macro reads the records' column names.
 CREATE OR REPLACE TEMP TABLE searched AS
-WITH flagged AS (
-    SELECT *, parent_state_id IS NULL AND depth_from_root = 0 AS is_root FROM nodes
-), several AS (
-    SELECT file, theorem FROM flagged WHERE is_root GROUP BY ALL HAVING count(*) > 1
+WITH named AS (
+    SELECT file AS file_order, theorem AS theorem_name, row AS file_row, * EXCLUDE (file, theorem, row) FROM nodes
 )
-SELECT f.*, 0 AS search
-FROM flagged AS f ANTI JOIN several AS m ON m.file = f.file AND m.theorem = f.theorem
-UNION ALL
-SELECT f.*, count(*) FILTER (WHERE f.is_root) OVER (
-           PARTITION BY f.file, f.theorem ORDER BY f.row ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - 1
-FROM flagged AS f SEMI JOIN several AS m ON m.file = f.file AND m.theorem = f.theorem;
+SELECT file_order AS file, theorem_name AS theorem, file_row AS row, * EXCLUDE (file_order, theorem_name, file_row)
+FROM search_numbers(named);
 
 -- setup
 -- Where each search starts, for messages.
@@ -60,13 +54,18 @@ LEFT JOIN node_index p
 
 -- check: repeated_search
 -- when: refuse
--- column: parent_state_id
--- message: a second root of its theorem: the file holds repeated searches (to read each root as a new search, set [sources] repeated_searches = "split_at_roots"; validate --repeated-searches split_at_roots)
-SELECT s.file, s.row, t.name || ' (its first search starts at row ' || r.root_row || ')' AS found
+-- column: state_id
+-- message: a state_id that an earlier search of its theorem in this file also has: the file holds repeated searches that restart their ids, so a parent id could name a node of either (to read each root as a new search, set [sources] repeated_searches = "split_at_roots"; validate --repeated-searches split_at_roots)
+SELECT s.file, s.row,
+       t.name || ' #' || s.state_id || ' (also at row ' || i.first_row || ', in the search from row ' || r.root_row || ')' AS found
 FROM searched s
-JOIN search_roots r ON r.file = s.file AND r.theorem = s.theorem AND r.search = 0
+JOIN (SELECT file, theorem, state_id, min(row) AS first_row, arg_min(search, row) AS first_search
+      FROM searched WHERE theorem IS NOT NULL AND state_id IS NOT NULL
+      GROUP BY ALL HAVING count(DISTINCT search) > 1) i
+  ON i.file = s.file AND i.theorem = s.theorem AND i.state_id = s.state_id
+JOIN search_roots r ON r.file = s.file AND r.theorem = s.theorem AND r.search = i.first_search
 JOIN theorems t ON t.code = s.theorem
-WHERE s.is_root AND s.search > 0;
+WHERE s.search <> i.first_search;
 
 -- check: before_first_root
 -- column: parent_state_id

@@ -3,7 +3,7 @@
 -- rules' working tables stay the size of a file, as when the file is validated alone.
 CREATE OR REPLACE TEMP VIEW nodes AS
 SELECT file_order AS file, file_row AS row, theorem_name AS theorem, state_id, parent_state_id, depth_from_root
-FROM trajectories
+FROM trajectory_records
 WHERE file_order = getvariable('check_file');
 
 CREATE OR REPLACE TEMP VIEW theorems AS

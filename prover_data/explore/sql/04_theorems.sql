@@ -62,11 +62,13 @@ LEFT JOIN statements AS st USING (theorem_name)
 ORDER BY n.theorem_name;
 
 -- The Theorems page's filters, in one place for the page and its row count. Empty
--- strings switch a filter off; split 'none' selects theorems without records.
-CREATE OR REPLACE MACRO explore_theorem_filter(q, split_, proved_, file_, list_) AS TABLE
+-- strings switch a filter off; split 'none' selects theorems without records. Theorems
+-- never searched (the eval sets') pass only with unsearched_ true.
+CREATE OR REPLACE MACRO explore_theorem_filter(q, split_, proved_, file_, list_, unsearched_) AS TABLE
 SELECT *
 FROM explore_theorems
-WHERE (q = '' OR contains(search_text, lower(q)))
+WHERE (unsearched_ OR searches > 0)
+  AND (q = '' OR contains(search_text, lower(q)))
   AND (split_ = '' OR coalesce(split, 'none') = split_)
   AND (proved_ = '' OR proved = (proved_ = 'yes'))
   AND (file_ = '' OR list_contains(files, file_))

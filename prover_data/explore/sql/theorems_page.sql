@@ -4,7 +4,7 @@
 -- parameter: an unknown $sort sorts by name.
 SELECT theorem_name, split, proved, files, searches, nodes, positives, negatives, sft_pairs, samples, lists,
        statement
-FROM explore_theorem_filter($q, $split, $proved, $file, $list)
+FROM explore_theorem_filter($q, $split, $proved, $file, $list, $unsearched)
 ORDER BY
     CASE WHEN NOT $descending THEN
         CASE $sort WHEN 'proved' THEN proved::BIGINT WHEN 'files' THEN n_files WHEN 'searches' THEN searches

@@ -64,7 +64,8 @@
   }
 
   function tooltip(d) {
-    return [`node ${d.id} · ${d.label}${d.complete ? " · proof complete" : ""}${d.path ? " · on the proof path" : ""}`,
+    return [`node ${d.id} · ${d.label}${d.relabelled ? ` (file: ${d.file_label})` : ""}` +
+      `${d.complete ? " · proof complete" : ""}${d.path ? " · on the proof path" : ""}`,
       `depth ${fmt(d.depth)} · remaining ${fmt(d.remaining)}`,
       `llm_log_prob ${fmt(d.llm)} · ebm_score ${fmt(d.ebm)}`,
       d.tactic ? `tactic: ${d.tactic}` : "(root)", "", shorten(d.state, 300) || "(empty state)"].join("\n");
@@ -96,10 +97,12 @@
 
   function drawNode(tree, d, parent) {
     const n = d.data, row = n.data;
-    const cls = ["node", row.label, row.path ? "on-path" : "", row.complete ? "complete" : "", row.virtual ? "virtual" : ""];
+    const cls = ["node", row.label, row.path ? "on-path" : "", row.complete ? "complete" : "",
+      row.relabelled ? "relabelled" : "", row.virtual ? "virtual" : ""];
     const g = svg("g", { class: cls.join(" ").trim(), transform: `translate(${d.y},${d.x})`, "data-id": n.id,
       "data-label": row.label, "data-path": row.path ? "1" : "0" }, parent);
     if (row.complete) svg("circle", { r: 11, class: "complete-ring" }, g);
+    if (row.relabelled) svg("circle", { r: 9.5, class: "relabel-ring" }, g);
     svg("circle", { r: 7, class: "dot" }, g);
     svg("title", {}, g).textContent = row.virtual ? "roots of this search" : tooltip(row);
     const id = svg("text", { x: 13, y: 4, class: "node-id" }, g);
@@ -136,9 +139,15 @@
     document.getElementById("node-hint").hidden = true;
     document.getElementById("node-body").hidden = false;
     const fields = [["file", tree.spec.source], ["search", tree.spec.search], ["node", row.id], ["parent", row.parent],
-      ["label", row.label], ["proof complete", row.complete ? "yes" : "no"], ["on the proof path", row.path ? "yes" : "no"],
+      ["label", row.label], ["file label", row.file_label], ["relabelled by the tree", row.relabelled ? "yes" : "no"],
+      ["distance to a proof", row.distance],
+      ["proof complete", row.complete ? "yes" : "no"], ["on the proof path", row.path ? "yes" : "no"],
       ["tactic", row.tactic || "(root)"], ["depth", row.depth], ["remaining depth", row.remaining],
       ["llm_log_prob", row.llm], ["ebm_score", row.ebm], ["q_value", row.q], ["visits", row.visits], ["file row", row.row]];
+    if (row.value) {  // the state's value targets in this theorem's split (values_train / values_val)
+      fields.push(["value: provable", row.value.provable ? "yes" : "no"], ["value: distance", row.value.distance],
+        ["value: nodes", row.value.nodes], ["value: visits", row.value.visits], ["value: q_value", row.value.q]);
+    }
     const table = document.getElementById("node-fields");
     table.textContent = "";
     for (const [k, v] of fields) {

@@ -8,6 +8,7 @@ WITH pairs AS (
            getvariable('drop_empty') AND tactic = '' AS empty_tactic,
            getvariable('drop_sorry') AND contains(tactic, 'sorry') AS is_sorry
     FROM sft_candidates
+    WHERE positive
 ), parent AS (
     SELECT DISTINCT parent_state AS state, tactic FROM pairs
     WHERE NOT empty_tactic AND NOT is_sorry AND NOT (getvariable('drop_empty') AND parent_state = '')

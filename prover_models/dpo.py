@@ -1,0 +1,469 @@
+"""DPO of a LoRA adapter on a build's preference pairs, over TRL's ``DPOTrainer``.
+
+Reads a manifest's ``[train.dpo]`` (``prover_data.manifest.DPOTrainer``) and
+``build/NAME/preferences_train.parquet`` / ``preferences_val.parquet``
+(``schema.PREFERENCES``): at a branch point of a search tree, the tactic that led to a
+proof (chosen) against one that led nowhere (rejected), as BFS-Prover trains its policy.
+
+What this module decides, and TRL does not:
+
+* **Tokens.** Each pair is tokenized as train-sft tokenizes its pairs
+  (``preferences.tokenize``): the DPO log-probabilities are those of the very tokens
+  the SFT policy was trained to emit. TRL's own preprocessing is bypassed
+  (``_PairTrainer._prepare_dataset``). A pair whose prompt alone fills ``max_seq_len``
+  carries no completion token and is dropped (counted in the summary), as TRL drops it.
+* **Reference = the frozen starting policy.** From the base model (no ``--from``): a
+  fresh LoRA adapter, whose B matrices start at zero, so the policy starts equal to the
+  base; TRL computes the reference with the adapter disabled, i.e. the base. From a
+  train-sft run (``--from RUN``): the run's adapter is loaded trainable, and TRL copies
+  it into a second, frozen adapter named ``ref`` that it switches to for the reference
+  pass, so the reference is the SFT policy and DPO continues the same adapter. The
+  alternative, merging the SFT adapter into the base and adding a fresh one, gives the
+  same reference, but its adapter is useless without the merged SFT weights beside it;
+  continuing the adapter leaves OUT/adapter/ a plain adapter of the base model, loaded
+  as any train-sft adapter is. Its LoRA shape is then the SFT adapter's. Either way
+  the step-0 evaluation (every fresh run has one) has rewards of exactly zero: the
+  check that the reference is the starting policy.
+* **No dropout.** TRL turns dropout off in policy and reference (its default, kept):
+  with dropout the log-ratio of two passes would be noise even at step 0. Hence
+  ``[train.dpo]`` has no ``lora_dropout``.
+* **Checkpoints.** Transformers' Trainer writes ``checkpoint-STEP/`` (adapter, optimizer,
+  scheduler, RNG, data position); after it, ``RUN_FILE`` is written atomically into the
+  directory. Only a checkpoint holding it is complete: ``--resume auto`` takes the newest
+  such, and refuses it when the settings that shape the weights or the inputs differ.
+* **Records.** ``metrics.jsonl`` holds one line per log step and per evaluation, TRL's
+  metric names as TRL logs them (``rewards/margins``, ...); ``progress_table`` is the
+  table of loss, chosen and rejected rewards, margin and accuracy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from transformers import TrainerCallback
+from trl import DPOConfig
+from trl import DPOTrainer as TRLDPOTrainer
+
+from prover_data.atomic import atomic_dir, atomic_write_text, exclusive
+from prover_data.errors import InputError, Problem
+from prover_data.identity import bytes_digest, file_digest
+from prover_data.manifest import DPOTrainer
+from prover_models import preferences
+from prover_models.devices import resolve_dtype
+from prover_models.resume import resume_point
+from prover_models.run_log import RunLog
+from prover_models.schedule import fit_warmup
+from prover_models.sft import count_parameters, format_parameters
+from prover_models.sft_checkpoints import checkpoints
+
+# Transformers 5 renamed TrainingArguments' gradient_checkpointing (the old name still works, with a warning).
+_CHECKPOINTING = next(n for n in ("activation_checkpointing", "gradient_checkpointing")
+                      if n in {f.name for f in dataclasses.fields(DPOConfig)})
+RUN_FILE = "dpo_run.json"  # in each complete checkpoint: its resume key and the log so far
+LOG_FILE = "metrics.jsonl"
+# The table's columns: TRL's metric names, and how the table heads them.
+METRICS = {"loss": "Loss", "rewards/chosen": "Chosen reward", "rewards/rejected": "Rejected reward",
+           "rewards/margins": "Margin", "rewards/accuracies": "Accuracy"}
+# Settings that shape the weights: a checkpoint resumes only under the same values.
+# max_steps may change (the schedule follows the new horizon), and so may the cadences.
+RESUME_MUST_MATCH = ("lora_r", "lora_alpha", "lora_bias", "target_modules", "beta", "learning_rate",
+                     "lr_schedule", "warmup_steps", "batch_size", "grad_accum", "max_seq_len", "seed",
+                     "weight_decay", "grad_clip", "dtype")
+
+
+@dataclass
+class Result:
+    summary: dict[str, Any]  # figures of the run, JSON-ready (also in OUT/summary.json)
+    model: Any  # the trained peft model, in memory
+
+
+# --------------------------------------------------------------------------- settings and inputs
+
+
+def check_config(cfg: DPOTrainer, file: str = "[train.dpo]") -> None:
+    """Reject settings that cannot train, naming the manifest key."""
+    rules = [
+        ("lora_r", cfg.lora_r >= 1, "at least 1"),
+        ("lora_alpha", cfg.lora_alpha > 0, "a positive number"),
+        ("target_modules", len(cfg.target_modules) > 0, "at least one module name"),
+        ("beta", cfg.beta > 0, "a positive number"),
+        ("learning_rate", cfg.learning_rate > 0, "a positive number"),
+        ("warmup_steps", cfg.warmup_steps >= 0, "a non-negative count"),
+        ("max_steps", cfg.max_steps >= 1, "at least 1"),
+        ("batch_size", cfg.batch_size >= 1, "at least 1"),
+        ("grad_accum", cfg.grad_accum >= 1, "at least 1"),
+        ("max_seq_len", cfg.max_seq_len >= 2, "at least 2"),
+        ("eval_every", cfg.eval_every >= 1, "at least 1"),
+        ("save_every", cfg.save_every >= 1, "at least 1"),
+        ("log_every", cfg.log_every >= 1, "at least 1"),
+        ("weight_decay", cfg.weight_decay >= 0, "a non-negative number"),
+        ("grad_clip", cfg.grad_clip > 0, "a positive number"),
+        ("keep_checkpoints", cfg.keep_checkpoints >= 0, "a non-negative count (0 keeps all)"),
+    ]
+    problems = [Problem(file, f"expected {want}, got {getattr(cfg, key)!r}", key=f"train.dpo.{key}")
+                for key, ok, want in rules if not ok]
+    if problems:
+        raise InputError(problems)
+
+
+def resolve_model(name: str, file: str) -> Path:
+    """A local model directory: ``name`` itself, or its snapshot in the local HF cache; never a download."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise InputError.one(str(path), "not a Hugging Face model directory (no config.json)")
+        return path.resolve()
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(name, local_files_only=True))
+    except Exception:  # not cached, or not a valid repo id: both mean "not here"
+        raise InputError.one(file, f"base model {name!r} is not a local directory and not in the local Hugging "
+                                   "Face cache; nothing is downloaded during training. Point at a local copy with "
+                                   "--model /path/to/model or [train.dpo] base_model", key="train.dpo.base_model") from None
+
+
+def sft_adapter(run: str | Path) -> Path:
+    """The adapter a ``--from`` run names: RUN/adapter/ (a train-sft run), or RUN itself (an adapter or checkpoint)."""
+    run = Path(run)
+    for candidate in (run / "adapter", run):
+        if (candidate / "adapter_config.json").is_file():
+            return candidate
+    what = "no such directory" if not run.is_dir() else "holds no LoRA adapter (no adapter/adapter_config.json)"
+    raise InputError.one(str(run), f"{what}: --from takes a train-sft run directory, or an adapter or "
+                                   "checkpoint directory in one", key="--from")
+
+
+def pair_dataset(path: Path, tokenizer, max_len: int):
+    """``(datasets.Dataset of token ids, dropped)``: a preference file as TRL's collator takes it.
+
+    ``dropped`` counts pairs whose prompt alone fills ``max_len`` (no completion token is
+    left to compare). An empty file, or one left empty by that, is an error.
+    """
+    from datasets import Dataset
+
+    table = preferences.read_pairs(path)
+    columns: dict[str, list] = {"prompt_ids": [], "chosen_ids": [], "rejected_ids": []}
+    dropped = 0
+    for prompt, chosen, rejected in zip(*(table.column(c).to_pylist() for c in ("prompt", "chosen", "rejected"))):
+        prompt_ids, chosen_ids = preferences.tokenize(tokenizer, prompt, chosen)
+        if len(prompt_ids) >= max_len:
+            dropped += 1
+            continue
+        columns["prompt_ids"].append(prompt_ids)
+        columns["chosen_ids"].append(chosen_ids)
+        columns["rejected_ids"].append(preferences.tokenize(tokenizer, prompt, rejected)[1])
+    if not columns["prompt_ids"]:
+        why = f" whose prompt fits in max_seq_len {max_len}" if table.num_rows else ""
+        raise InputError.one(str(path), f"has no preference pairs{why} to train or evaluate on")
+    return Dataset.from_dict(columns), dropped
+
+
+# --------------------------------------------------------------------------- checkpoints
+
+
+def complete_checkpoints(out_dir: Path) -> list[Path]:
+    """``checkpoint-STEP`` directories of ``out_dir`` that hold ``RUN_FILE``, oldest first."""
+    return [p for p in checkpoints(out_dir) if (p / RUN_FILE).is_file()]
+
+
+def _check_resume_path(path: Path) -> None:
+    if not (path / RUN_FILE).is_file():
+        raise InputError.one(str(path), f"not a complete train-dpo checkpoint (no {RUN_FILE})", key="--resume")
+
+
+def check_resumable(path: Path, meta: dict, file: str) -> dict:
+    """The saved run of checkpoint ``path``; refused when it was trained under other settings or inputs."""
+    saved = json.loads((path / RUN_FILE).read_text(encoding="utf-8"))
+    problems = [Problem(file, f"the checkpoint {path.name} was trained with {saved['meta']['config'].get(k)!r}, "
+                              f"this run has {meta['config'][k]!r}; resume under the same settings",
+                        key=f"train.dpo.{k}")
+                for k in RESUME_MUST_MATCH if saved["meta"]["config"].get(k) != meta["config"][k]]
+    for k, what in (("train_digest", "preferences_train.parquet"), ("val_digest", "preferences_val.parquet"),
+                    ("model_digest", "the base model's config.json"), ("from_digest", "the --from adapter")):
+        if saved["meta"][k] != meta[k]:
+            problems.append(Problem(str(path), f"{what} differs from the one this checkpoint was trained on"))
+    if problems:
+        raise InputError(problems)
+    return saved
+
+
+# --------------------------------------------------------------------------- TRL
+
+
+class _PairTrainer(TRLDPOTrainer):
+    """TRL's DPOTrainer on pre-tokenized pairs, whose checkpoints record the run (``RUN_FILE``)."""
+
+    def __init__(self, *args, run_record: Callable[[], dict], **kwargs):
+        self._run_record = run_record
+        super().__init__(*args, **kwargs)
+
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        return dataset  # tokenized by pair_dataset, as train-sft tokenizes: see the module docstring
+
+    def _save_checkpoint(self, model, trial):
+        super()._save_checkpoint(model, trial)
+        folder = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
+        atomic_write_text(folder / RUN_FILE, json.dumps(self._run_record(), indent=1) + "\n")
+
+
+class _Recorder(TrainerCallback):
+    """Trainer logs -> metrics.jsonl rows, the progress bar, and a line per evaluation."""
+
+    def __init__(self, log: RunLog, progress, total: int, say: Callable[[str], None]):
+        self.log, self.progress, self.say = log, progress, say
+        self.task = progress.add_task("train-dpo", total=total) if progress else None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.task is not None:
+            self.progress.update(self.task, completed=state.global_step)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        if "eval_loss" in logs:
+            row = {k.removeprefix("eval_"): v for k, v in logs.items() if k.startswith("eval_")}
+            self.log.record(kind="eval", step=state.global_step, epoch=state.epoch or 0.0, **_metrics(row))
+            self.say(f"step {state.global_step:,} | eval " + " | ".join(
+                f"{METRICS[k].lower()} {row[k]:.4f}" for k in METRICS if k in row))
+        elif "loss" in logs:
+            self.log.record(kind="train", step=state.global_step, epoch=state.epoch or 0.0,
+                            lr=logs.get("learning_rate"), grad_norm=logs.get("grad_norm"), **_metrics(logs))
+            if self.task is not None:
+                self.progress.update(self.task, description=f"train-dpo loss {logs['loss']:.4f}")
+
+
+def _metrics(logs: dict) -> dict:
+    """TRL's preference metrics of one log entry (loss, rewards/*, logps/*)."""
+    return {k: float(v) for k, v in logs.items() if k == "loss" or k.startswith(("rewards/", "logps/"))}
+
+
+def trl_config(cfg: DPOTrainer, out_dir: Path, device: str, dtype: torch.dtype, fresh: bool) -> DPOConfig:
+    """``[train.dpo]`` as TRL's DPOConfig: the schedule, cadences, precision and device.
+
+    ``fresh``: a run from step 0, which evaluates before its first step (a resumed run
+    has that evaluation in its log already).
+    """
+    return DPOConfig(
+        output_dir=str(out_dir), max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
+        per_device_eval_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate, warmup_steps=cfg.warmup_steps,
+        lr_scheduler_type="constant_with_warmup" if cfg.lr_schedule == "constant" else cfg.lr_schedule,
+        weight_decay=cfg.weight_decay, max_grad_norm=cfg.grad_clip, beta=cfg.beta, max_length=cfg.max_seq_len,
+        eval_strategy="steps", eval_steps=cfg.eval_every, eval_on_start=fresh, save_strategy="steps",
+        save_steps=cfg.save_every, save_total_limit=cfg.keep_checkpoints or None, logging_steps=cfg.log_every,
+        seed=cfg.seed, data_seed=cfg.seed, bf16=dtype == torch.bfloat16, fp16=False, use_cpu=device == "cpu",
+        **{_CHECKPOINTING: cfg.gradient_checkpointing,
+           f"{_CHECKPOINTING}_kwargs": {"use_reentrant": False} if cfg.gradient_checkpointing else None},
+        report_to=[], disable_tqdm=True, save_only_model=False,
+    )
+
+
+def starting_policy(model_dir: Path, cfg: DPOTrainer, dtype: torch.dtype, adapter: Path | None, file: str,
+                    say: Callable[[str], None]):
+    """``(model, peft_config, lora)``: the base model with the ``--from`` adapter loaded
+    trainable (TRL then freezes a copy as the reference), or the base model and a fresh
+    LoRA config for TRL to apply. ``lora``: the adapter's shape, for the summary."""
+    from peft import LoraConfig, PeftModel
+    from transformers import AutoModelForCausalLM
+
+    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype, local_files_only=True)
+    if adapter is not None:
+        try:
+            model = PeftModel.from_pretrained(base, adapter, is_trainable=True)
+        except (RuntimeError, ValueError, KeyError) as e:
+            raise InputError.one(str(adapter), f"is not an adapter of {model_dir}: {e}", key="--from") from None
+        got = model.peft_config["default"]
+        lora = {"r": got.r, "alpha": got.lora_alpha, "target_modules": sorted(got.target_modules)}
+        if (got.r, got.lora_alpha, set(got.target_modules)) != (cfg.lora_r, cfg.lora_alpha, set(cfg.target_modules)):
+            say(f"continuing the adapter of {adapter}: its LoRA shape (r {got.r}, alpha {got.lora_alpha}) "
+                "is kept; [train.dpo] lora_r, lora_alpha and target_modules apply to runs from the base model")
+        return model, None, lora
+    present = {name.rsplit(".", 1)[-1] for name, _ in base.named_modules()}
+    missing = [m for m in cfg.target_modules if m not in present]
+    if missing:
+        raise InputError.one(file, f"modules {missing} are not in {model_dir} ({type(base).__name__})",
+                             key="train.dpo.target_modules")
+    peft_config = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0, bias=cfg.lora_bias,
+                             target_modules=list(cfg.target_modules), task_type="CAUSAL_LM")
+    return base, peft_config, {"r": cfg.lora_r, "alpha": cfg.lora_alpha, "target_modules": sorted(cfg.target_modules)}
+
+
+# --------------------------------------------------------------------------- the run
+
+
+@dataclass
+class _Inputs:
+    """Everything a run reads, checked before anything is written."""
+
+    model_dir: Path
+    adapter: Path | None
+    tokenizer: Any
+    train: Any  # datasets.Dataset of token ids
+    val: Any
+    dropped: dict[str, int]  # pairs whose prompt fills max_seq_len, per split
+    meta: dict  # what a checkpoint must match to be resumed
+
+
+def load_inputs(cfg: DPOTrainer, train_path: Path, val_path: Path, from_run: str | Path | None,
+                config_file: str) -> _Inputs:
+    from transformers import AutoTokenizer
+
+    check_config(cfg, config_file)
+    model_dir = resolve_model(cfg.base_model, config_file)
+    adapter = sft_adapter(from_run) if from_run is not None else None
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    train_set, train_dropped = pair_dataset(train_path, tokenizer, cfg.max_seq_len)
+    val_set, val_dropped = pair_dataset(val_path, tokenizer, cfg.max_seq_len)
+    meta = {
+        "config": {**asdict(cfg), "target_modules": list(cfg.target_modules)},
+        "model": str(model_dir),
+        "model_digest": bytes_digest((model_dir / "config.json").read_bytes()),
+        "train_digest": file_digest(train_path),
+        "val_digest": file_digest(val_path),
+        "from": str(adapter) if adapter else None,
+        "from_digest": file_digest(adapter / "adapter_model.safetensors") if adapter else None,
+    }
+    return _Inputs(model_dir, adapter, tokenizer, train_set, val_set, {"train": train_dropped, "val": val_dropped},
+                   meta)
+
+
+def train(cfg: DPOTrainer, *, train_path: Path, val_path: Path, out_dir: Path, device: str = "cpu",
+          resume: str | Path | None = None, from_run: str | Path | None = None, progress=None,
+          say: Callable[[str], None] = print, config_file: str = "[train.dpo]",
+          length_from_cli: bool = False, report_to: str = "none") -> Result:
+    """Train a LoRA adapter by DPO on ``train_path``'s pairs; write checkpoints and results to ``out_dir``.
+
+    ``resume``: a checkpoint directory, ``"auto"`` (the newest complete one in
+    ``out_dir``, if any) or None (``out_dir`` must then hold none). ``from_run``: a
+    train-sft run whose adapter is the starting policy and the reference.
+    ``length_from_cli``: ``max_steps`` came from the command line, so warmup takes at
+    most 10% of it. ``report_to``: ``"tensorboard"`` also writes OUT/tensorboard/
+    (``prover_models.run_log``). Every input is checked before anything is written. Writes
+    ``out_dir``/: ``checkpoint-STEP/``, ``adapter/`` (final adapter + tokenizer),
+    ``metrics.jsonl``, ``progress.md``, ``summary.json``.
+    """
+    inputs = load_inputs(cfg, train_path, val_path, from_run, config_file)
+    out_dir = Path(out_dir)
+    start_from = resume_point(resume, out_dir, complete_checkpoints(out_dir), check=_check_resume_path)
+    saved = check_resumable(start_from, inputs.meta, config_file) if start_from else None
+    if saved and saved["step"] > cfg.max_steps:
+        raise InputError.one(config_file, f"{start_from.name} is at step {saved['step']:,}, past max_steps "
+                                          f"{cfg.max_steps:,}", key="train.dpo.max_steps")
+    if resume is not None and start_from is None:
+        say(f"no checkpoint in {out_dir} yet: starting from step 0")
+    for split, n in inputs.dropped.items():
+        if n:
+            say(f"left out {n:,} {split} pairs whose prompt alone fills max_seq_len {cfg.max_seq_len}")
+    cfg = fit_warmup(cfg, cfg.max_steps, section="dpo", say=say,
+                     override=f"--max-steps {cfg.max_steps}" if length_from_cli else None)
+    dtype = resolve_dtype(cfg.dtype, device)
+    with exclusive(out_dir / ".lock", what=f"the DPO run in {out_dir}"):
+        model, peft_config, lora = starting_policy(inputs.model_dir, cfg, dtype, inputs.adapter, config_file, say)
+        history = saved["history"] + [{"kind": "resume", "step": saved["step"], "from": str(start_from)}] \
+            if saved else [{"kind": "start", "from": inputs.meta["from"]}]
+        with RunLog(out_dir / LOG_FILE, history, report_to=report_to) as log, warnings.catch_warnings():
+            # transformers 5 renamed gradient_checkpointing*; TRL and peft call the old names. Harmless.
+            warnings.filterwarnings("ignore", message=".*gradient_checkpointing", category=FutureWarning)
+            trainer = _PairTrainer(
+                model=model, args=trl_config(cfg, out_dir, device, dtype, saved is None), train_dataset=inputs.train,
+                eval_dataset=inputs.val, processing_class=inputs.tokenizer, peft_config=peft_config,
+                run_record=lambda: {"meta": inputs.meta, "history": log.history, "step": trainer.state.global_step})
+            _quiet(trainer)
+            trainer.add_callback(_Recorder(log, progress, cfg.max_steps, say))
+            trainable, total = count_parameters(trainer.model)
+            say(f"trainable params: {format_parameters(trainable, total)}; {len(inputs.train):,} train pairs, "
+                f"{len(inputs.val):,} val pairs" + (f"; starting from {inputs.adapter}" if inputs.adapter else ""))
+            first_step, started = saved["step"] if saved else 0, time.perf_counter()
+            trainer.train(resume_from_checkpoint=str(start_from) if start_from else None)
+            seconds = time.perf_counter() - started
+            final = _final_eval(trainer, log)
+        summary = _summary(cfg, inputs, out_dir, device, dtype, lora, (trainable, total), trainer.state.global_step,
+                           first_step, seconds, history, final)
+        _write_results(out_dir, trainer.model, inputs.tokenizer, summary)
+        return Result(summary=summary, model=trainer.model)
+
+
+def _quiet(trainer) -> None:
+    """Trainer's own printing off: its lines would land on stdout, which --json keeps for the summary."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+
+
+def _final_eval(trainer, log: RunLog) -> dict:
+    """The eval at the last step: the one the cadence ran there, else a new one over the whole val set."""
+    step = trainer.state.global_step
+    last = [r for r in log.history if r["kind"] == "eval" and r["step"] == step]
+    if not last:
+        trainer.evaluate()
+        last = [r for r in log.history if r["kind"] == "eval" and r["step"] == step]
+    return {k: v for k, v in last[-1].items() if k not in ("kind", "step", "epoch")}
+
+
+def _summary(cfg: DPOTrainer, inputs: _Inputs, out_dir: Path, device: str, dtype: torch.dtype, lora: dict,
+             params: tuple[int, int], step: int, first_step: int, seconds: float, history: list[dict],
+             final: dict) -> dict:
+    """The run's figures, JSON-ready."""
+    evals = [r for r in history if r["kind"] == "eval"]
+    trained = step - first_step
+    return {
+        "model": str(inputs.model_dir),
+        "from": inputs.meta["from"],
+        "out": str(out_dir),
+        "adapter": str(out_dir / "adapter"),
+        "device": device,
+        "dtype": str(dtype).removeprefix("torch."),
+        "lora": lora,
+        "beta": cfg.beta,
+        "trainable_params": params[0],
+        "total_params": params[1],
+        "trainable": format_parameters(*params),
+        "train_pairs": len(inputs.train),
+        "val_pairs": len(inputs.val),
+        "dropped_long_prompts": inputs.dropped,
+        "steps": step,
+        "runtime_s": seconds,
+        "steps_per_s": trained / seconds if trained else None,
+        "pairs_per_s": trained * cfg.batch_size * cfg.grad_accum / seconds if trained else None,
+        "initial_eval": {k: v for k, v in evals[0].items() if k not in ("kind", "step", "epoch")} if evals else None,
+        "final_eval": final,
+        "progress": [r for r in history if r["kind"] in ("train", "eval")],
+    }
+
+
+def progress_table(history: list[dict]) -> str:
+    """The run's progress as Markdown: each train log step and each evaluation, TRL's metrics."""
+    lines = ["| Step | Split | " + " | ".join(METRICS.values()) + " |", "|---:|---|" + "---:|" * len(METRICS)]
+    for r in history:
+        if r["kind"] in ("train", "eval"):
+            cells = [f"{r[k]:.4f}" if k in r else "—" for k in METRICS]
+            lines.append(f"| {r['step']:,} | {r['kind']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def markdown(summary: dict) -> str:
+    """The run's report: the progress table and the final evaluation."""
+    final = summary["final_eval"]
+    head = (f"## DPO (LoRA, beta {summary['beta']})\n\n**Trainable parameters**: {summary['trainable']}; "
+            f"{summary['train_pairs']:,} train pairs, {summary['val_pairs']:,} val pairs"
+            + (f"; from {summary['from']}" if summary["from"] else "; from the base model") + "\n")
+    tail = (f"\n**Final eval** (step {summary['steps']:,}): margin {final['rewards/margins']:.4f}, accuracy "
+            f"{final['rewards/accuracies']:.4f}, loss {final['loss']:.4f}\n")
+    return head + "\n" + progress_table(summary["progress"]) + "\n" + tail
+
+
+def _write_results(out_dir: Path, model, tokenizer, summary: dict) -> None:
+    """OUT/adapter/ (the trained adapter alone, not TRL's reference copy), summary.json, progress.md."""
+    with atomic_dir(out_dir / "adapter") as tmp:
+        model.save_pretrained(tmp, selected_adapters=["default"])
+        tokenizer.save_pretrained(tmp)
+    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(out_dir / "progress.md", markdown(summary))
