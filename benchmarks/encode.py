@@ -78,7 +78,8 @@ def project(work: Path, scale: float | None, args):
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from prover_data.embeddings.states import states_path, states_to_encode
+    from prover_data.build_files import Build
+    from prover_data.embeddings.states import states_to_encode
     from prover_data.manifest import load_manifest
 
     demo = load_manifest("demo")
@@ -93,9 +94,9 @@ def project(work: Path, scale: float | None, args):
                                                    ("dtype", args.dtype)) if v is not None})
     manifest = dataclasses.replace(manifest, embeddings=emb)
     build_root = work / "build"
-    states = states_to_encode(manifest, work / "no-build")
+    states = states_to_encode(Build(manifest, work / "no-build"))
     states = states.take(pc.sort_indices(states, [("state_hash", "ascending")]))
-    path = states_path(manifest.name, build_root)
+    path = Build(manifest, build_root).output("states")
     path.parent.mkdir(parents=True)
     pq.write_table(states, path)
     return manifest, build_root
@@ -105,9 +106,10 @@ def chosen_states(manifest, build_root: Path, limit: int | None):
     """(keys, texts, order): the states embed encodes, in embed's order."""
     from prover_data.embeddings.encode import batch_order
     from prover_data.embeddings.keys import key_matrix
+    from prover_data.build_files import Build
     from prover_data.embeddings.states import read_states
 
-    table = read_states(manifest.name, build_root)
+    table = read_states(Build(manifest, build_root))
     if limit is not None:
         table = table.slice(0, limit)
     keys = key_matrix(table.column("state_hash"))
@@ -186,13 +188,14 @@ def encoder_clock(spent: list[float]):
 
 def run_embed(manifest, build_root: Path, store: Path, engine: str, device: str, limit: int | None) -> dict:
     """One ``embed_build`` into a fresh store: its result and times."""
+    from prover_data.build_files import Build
     from prover_data.embeddings.embed import embed_build
 
     emb = dataclasses.replace(manifest.embeddings, store=str(store))
     clock, encoder_spent = Clock(), [0.0]
     with encoder_clock(encoder_spent):
         t = time.perf_counter()
-        result = embed_build(dataclasses.replace(manifest, embeddings=emb), build_root, engine=engine,
+        result = embed_build(Build(dataclasses.replace(manifest, embeddings=emb), build_root), engine=engine,
                              device=device, limit=limit, progress=clock)
         seconds = time.perf_counter() - t
     after_first = sum(clock.counts[1:])

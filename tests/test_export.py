@@ -25,6 +25,10 @@ def demo_build(tmp_path_factory) -> Build:
     return Build(manifest, root)
 
 
+# Every load reads into a cache of its own: `datasets` keys its default cache by the
+# folder's path, so a stale copy from an earlier run could answer for this one.
+
+
 def _files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
@@ -42,7 +46,7 @@ def test_every_config_round_trips_with_same_rows_and_features(demo_build, tmp_pa
     for config, splits in expected.items():
         assert set(result.configs[config]) == set(splits)
     for config, splits in expected.items():
-        loaded = datasets.load_dataset(str(out), config)
+        loaded = datasets.load_dataset(str(out), config, cache_dir=str(tmp_path / "hf-cache"))
         for split, output in splits.items():
             original = pq.read_table(demo_build.output(output))
             got = loaded[split].with_format("arrow")[:]
@@ -60,11 +64,11 @@ def test_trl_reads_the_sft_and_preference_configs_as_they_are(demo_build, tmp_pa
 
     out = tmp_path / "hf"
     write(collect(demo_build), out, build=demo_build)
-    sft = datasets.load_dataset(str(out), "sft")["train"]
+    sft = datasets.load_dataset(str(out), "sft", cache_dir=str(tmp_path / "hf-cache"))["train"]
     row = sft[0]
     assert row["prompt"] == format_prompt(row["state_pp"]) and row["completion"] == row["tactic"]
     assert not is_conversational(row)
-    prefs = datasets.load_dataset(str(out), "preferences")
+    prefs = datasets.load_dataset(str(out), "preferences", cache_dir=str(tmp_path / "hf-cache"))
     assert prefs["train"].num_rows == pq.read_metadata(demo_build.output("preferences_train")).num_rows
     first = prefs["train"][0]
     assert maybe_extract_prompt(first) == first and not is_conversational(first)
@@ -131,14 +135,14 @@ def test_eval_certificates_and_embeddings_configs_round_trip(demo_build, tmp_pat
     result = write(collect(demo_build, certificates_dir=certs, embeddings=dense), out, build=demo_build)
     eval_files = demo_build.eval_sets()
     assert eval_files and set(result.configs["eval"]) == {p.stem for p in eval_files}
-    loaded = datasets.load_dataset(str(out), "eval")
+    loaded = datasets.load_dataset(str(out), "eval", cache_dir=str(tmp_path / "hf-cache"))
     for path in eval_files:
         original = read_theorem_list(path)
         assert loaded[path.stem].with_format("arrow")[:].cast(original.schema).equals(original)
-    loaded = datasets.load_dataset(str(out), "certificates")
+    loaded = datasets.load_dataset(str(out), "certificates", cache_dir=str(tmp_path / "hf-cache"))
     for split, fname in (("train", "train.txt"), ("validation", "val.txt")):
         assert loaded[split]["text"] == split_corpus((certs / fname).read_text(encoding="utf-8"))
-    emb = datasets.load_dataset(str(out), "embeddings")["train"]
+    emb = datasets.load_dataset(str(out), "embeddings", cache_dir=str(tmp_path / "hf-cache"))["train"]
     feature = emb.features["embedding"]
     assert getattr(feature, "length", None) == 12 and feature.feature.dtype == "float16"
     got = emb.with_format("numpy")
