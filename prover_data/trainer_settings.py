@@ -127,6 +127,8 @@ class DPOTrainer:
     batch_size: int = 4
     grad_accum: int = 4
     max_seq_len: int = 2048  # prompt + completion tokens; longer pairs are cut at the end
+    # micro-batches, through TRL's own settings (prover_models.dpo): length-grouped, as drawn, or padding-free
+    batching: Literal["grouped", "random", "packed"] = "grouped"
     eval_every: int = 100
     save_every: int = 500
     log_every: int = 10

@@ -157,8 +157,9 @@ def test_run_writes_its_records(learned):
     assert [r for r in lines if r["kind"] in ("train", "eval")] == learned.summary["progress"]
     assert json.loads((out / "summary.json").read_text())["final_eval"] == learned.summary["final_eval"]
     table = (out / "progress.md").read_text()
-    assert "| Step | Split | Loss | Chosen reward | Rejected reward | Margin | Accuracy |" in table
+    assert "| Step | Split | Loss | Chosen reward | Rejected reward | Margin | Accuracy | Token efficiency |" in table
     assert "| 24 | eval |" in table and "**Final eval** (step 24)" in table
+    assert "**Batching**: grouped; token efficiency " in table
     assert [p.name for p in dpo.complete_checkpoints(out)] == ["checkpoint-8", "checkpoint-16", "checkpoint-24"]
     adapter = load_file(out / "adapter" / "adapter_model.safetensors")
     assert adapter and not any(".ref." in k for k in adapter)
@@ -205,19 +206,28 @@ def test_from_an_sft_run_the_reference_is_the_sft_policy(tiny, learned):
 # --------------------------------------------------------------------------- resume
 
 
-def test_resume_continues_where_the_run_stopped(tiny):
-    out = tiny["root"] / "runs" / "resumed"
-    cfg = config(tiny, max_steps=12, eval_every=4, save_every=4, log_every=2)
+@pytest.mark.parametrize("batching", ["grouped", "random"])
+def test_resume_continues_where_the_run_stopped(tiny, batching):
+    out = tiny["root"] / "runs" / f"resumed_{batching}"
+    # 6 steps an epoch: checkpoint 8 is inside the second epoch, whose first 2 steps the resumed run skips
+    cfg = config(tiny, max_steps=12, eval_every=4, save_every=4, log_every=2, batching=batching)
     run(tiny, out, dataclasses.replace(cfg, max_steps=8))
     with pytest.raises(InputError, match="--resume auto"):
         run(tiny, out, cfg)
     resumed = run(tiny, out, cfg, resume="auto")
-    whole = run(tiny, tiny["root"] / "runs" / "whole", cfg)
+    whole = run(tiny, tiny["root"] / "runs" / f"whole_{batching}", cfg)
     kinds = [r["kind"] for r in json.loads((out / "checkpoint-12" / dpo.RUN_FILE).read_text())["history"]]
     assert kinds.count("resume") == 1 and resumed.summary["steps"] == 12
     assert [r["step"] for r in resumed.summary["progress"]] == [r["step"] for r in whole.summary["progress"]]
+    # the same pairs in the same micro-batches: the same tokens, the same losses
+    assert [r["token_efficiency"] for r in resumed.summary["progress"] if r["kind"] == "train"] == \
+        [r["token_efficiency"] for r in whole.summary["progress"] if r["kind"] == "train"]
+    assert (resumed.summary["real_tokens"], resumed.summary["computed_tokens"]) == \
+        (whole.summary["real_tokens"], whole.summary["computed_tokens"])
+    assert [r["loss"] for r in resumed.summary["progress"]] == \
+        pytest.approx([r["loss"] for r in whole.summary["progress"]], rel=1e-5)
     a = load_file(out / "adapter" / "adapter_model.safetensors")
-    b = load_file(tiny["root"] / "runs" / "whole" / "adapter" / "adapter_model.safetensors")
+    b = load_file(tiny["root"] / "runs" / f"whole_{batching}" / "adapter" / "adapter_model.safetensors")
     assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
     assert resumed.summary["final_eval"]["rewards/margins"] == pytest.approx(
         whole.summary["final_eval"]["rewards/margins"], rel=1e-4)
@@ -232,6 +242,15 @@ def test_resume_refuses_other_settings(tiny):
     with pytest.raises(InputError, match="past max_steps") as err:
         run(tiny, out, config(tiny, max_steps=2, save_every=4), resume="auto")
     assert err.value.problems[0].key == "train.dpo.max_steps"
+    with pytest.raises(InputError) as err:
+        run(tiny, out, config(tiny, max_steps=8, save_every=4, batching="random"), resume="auto")
+    assert [p.key for p in err.value.problems] == ["train.dpo.batching"]
+    record = out / "checkpoint-4" / dpo.RUN_FILE  # a checkpoint from before [train.dpo] batching drew at random
+    saved = json.loads(record.read_text())
+    del saved["meta"]["config"]["batching"]
+    record.write_text(json.dumps(saved))
+    with pytest.raises(InputError, match="trained with 'random', this run has 'grouped'"):
+        run(tiny, out, config(tiny, max_steps=8, save_every=4), resume="auto")
 
 
 # --------------------------------------------------------------------------- errors

@@ -64,7 +64,8 @@ def test_smoke_run_json_then_resume(project):
     again = train_dpo(project, "--out", str(out), "--steps", "9", "--resume", "auto")
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("## DPO (LoRA, beta 0.1)")
-    assert "| Step | Split | Loss | Chosen reward | Rejected reward | Margin | Accuracy |" in again.stdout
+    assert "| Step | Split | Loss | Chosen reward | Rejected reward | Margin | Accuracy | Token efficiency |" \
+        in again.stdout and "**Batching**: grouped; token efficiency" in again.stdout
     assert "| 8 | train |" in again.stdout and "**Final eval** (step 9)" in again.stdout
 
 

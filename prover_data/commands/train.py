@@ -134,12 +134,19 @@ def train_dpo(name: str, data_root: Path | None, build_dir: Path, from_run: Path
     pair tokenized as train-sft tokenizes its pairs. The reference is the frozen
     starting policy: the base model, or with --from the train-sft run's adapter, which
     DPO continues. Evaluates on preferences_val.parquet at step 0 and every eval_every
-    steps; prints the table of loss, chosen and rejected rewards, margin and accuracy.
-    Writes OUT/checkpoint-STEP/, OUT/adapter/, metrics.jsonl, progress.md, summary.json.
+    steps; prints the table of loss, chosen and rejected rewards, margin, accuracy and
+    token efficiency. Writes OUT/checkpoint-STEP/, OUT/adapter/, metrics.jsonl,
+    progress.md, summary.json.
+
+    [train.dpo] batching: "grouped" (default; TRL's length grouping), "random" (TRL's
+    default sampler) or "packed" (TRL's padding-free mode, which TRL 1.16 does not offer
+    for DPO: refused). Under torchrun or accelerate launch, N processes share each step's
+    grad_accum micro-batches (DistributedDataParallel); only rank 0 writes and prints.
 
     \b
     Examples:
       prover-data train-sft iter_4 && prover-data train-dpo iter_4 --from runs/iter_4/sft
+      torchrun --nproc_per_node 4 -m prover_data train-dpo iter_4 --from runs/iter_4/sft   # 4 GPUs
       prover-data train-dpo iter_4 --resume auto              # continue the newest checkpoint
       prover-data train-dpo demo --model /tmp/tiny --device cpu --max-steps 20
       prover-data train-dpo demo --model /tmp/tiny --json | jq '.final_eval["rewards/margins"]'
@@ -150,6 +157,7 @@ def train_dpo(name: str, data_root: Path | None, build_dir: Path, from_run: Path
     from prover_data.manifest import load_manifest
     from prover_models import dpo
     from prover_models.devices import pick_device
+    from prover_models.distributed import launched_rank
 
     manifest = load_manifest(name, data_root, check_files=False)
     cfg = dataclasses.replace(manifest.train.dpo, base_model=str(model or manifest.train.dpo.base_model),
@@ -157,12 +165,14 @@ def train_dpo(name: str, data_root: Path | None, build_dir: Path, from_run: Path
     device = pick_device(device)
     build = Build(manifest, build_dir)
     _quiet_transformers()
-    with progress(quiet=as_json) as bar:
+    with progress(quiet=as_json or launched_rank() != 0) as bar:
         result = dpo.train(cfg, train_path=build.output("preferences_train"),
                            val_path=build.output("preferences_val"), out_dir=out or Path("runs") / manifest.name / "dpo",
                            device=device, resume=resume, from_run=from_run, progress=bar, say=info,
                            config_file=str(manifest.path), length_from_cli=max_steps is not None,
                            report_to=report_to)
+    if not result.primary:
+        return
     if as_json:
         print_json(result.summary)
     else:
