@@ -72,6 +72,7 @@ from prover_models import preferences
 from prover_models.devices import resolve_dtype
 from prover_models.distributed import launched_rank
 from prover_models.dpo_batching import SAMPLING, EpochSeeded, TokenCount, check_padding_free
+from prover_models.lora_settings import check_rules, lora_rules, resolve_model
 from prover_models.resume import resume_point
 from prover_models.run_log import RunLog
 from prover_models.schedule import fit_warmup
@@ -110,47 +111,11 @@ def processes() -> int:
 
 def check_config(cfg: DPOTrainer, file: str = "[train.dpo]", world_size: int = 1) -> None:
     """Reject settings that cannot train, naming the manifest key."""
-    rules = [
-        ("lora_r", cfg.lora_r >= 1, "at least 1"),
-        ("lora_alpha", cfg.lora_alpha > 0, "a positive number"),
-        ("target_modules", len(cfg.target_modules) > 0, "at least one module name"),
+    check_rules(cfg, lora_rules(cfg) + [
         ("beta", cfg.beta > 0, "a positive number"),
-        ("learning_rate", cfg.learning_rate > 0, "a positive number"),
-        ("warmup_steps", cfg.warmup_steps >= 0, "a non-negative count"),
-        ("max_steps", cfg.max_steps >= 1, "at least 1"),
-        ("batch_size", cfg.batch_size >= 1, "at least 1"),
-        ("grad_accum", cfg.grad_accum >= 1, "at least 1"),
-        ("max_seq_len", cfg.max_seq_len >= 2, "at least 2"),
-        ("eval_every", cfg.eval_every >= 1, "at least 1"),
-        ("save_every", cfg.save_every >= 1, "at least 1"),
-        ("log_every", cfg.log_every >= 1, "at least 1"),
-        ("weight_decay", cfg.weight_decay >= 0, "a non-negative number"),
-        ("grad_clip", cfg.grad_clip > 0, "a positive number"),
-        ("keep_checkpoints", cfg.keep_checkpoints >= 0, "a non-negative count (0 keeps all)"),
         ("grad_accum", cfg.grad_accum % world_size == 0,
          f"a multiple of the {world_size} processes (each takes an equal share of every step's micro-batches)"),
-    ]
-    problems = [Problem(file, f"expected {want}, got {getattr(cfg, key)!r}", key=f"train.dpo.{key}")
-                for key, ok, want in rules if not ok]
-    if problems:
-        raise InputError(problems)
-
-
-def resolve_model(name: str, file: str) -> Path:
-    """A local model directory: ``name`` itself, or its snapshot in the local HF cache; never a download."""
-    path = Path(name).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise InputError.one(str(path), "not a Hugging Face model directory (no config.json)")
-        return path.resolve()
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(name, local_files_only=True))
-    except Exception:  # not cached, or not a valid repo id: both mean "not here"
-        raise InputError.one(file, f"base model {name!r} is not a local directory and not in the local Hugging "
-                                   "Face cache; nothing is downloaded during training. Point at a local copy with "
-                                   "--model /path/to/model or [train.dpo] base_model", key="train.dpo.base_model") from None
+    ], "dpo", file)
 
 
 def sft_adapter(run: str | Path) -> Path:
@@ -376,7 +341,7 @@ def load_inputs(cfg: DPOTrainer, train_path: Path, val_path: Path, from_run: str
     from transformers import AutoTokenizer
 
     check_config(cfg, config_file, world_size)
-    model_dir = resolve_model(cfg.base_model, config_file)
+    model_dir = resolve_model(cfg.base_model, config_file, "dpo")
     adapter = sft_adapter(from_run) if from_run is not None else None
     tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
     train_set, train_dropped = pair_dataset(train_path, tokenizer, cfg.max_seq_len)

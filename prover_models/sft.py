@@ -64,13 +64,14 @@ import torch
 import torch.nn.functional as F
 
 from prover_data.atomic import atomic_dir, atomic_file, atomic_write_text, exclusive
-from prover_data.errors import InputError, Problem
+from prover_data.errors import InputError
 from prover_data.identity import bytes_digest, file_digest
 from prover_data.manifest import SFTTrainer
 from prover_models.batching import StepPlan, check_packing, rank_share
 from prover_models.data import IGNORE_INDEX, SFTPairs, pack_sft_batch, pad_sft_batch
 from prover_models.devices import resolve_dtype
 from prover_models.distributed import World, join, wrap
+from prover_models.lora_settings import check_rules, lora_rules, resolve_model
 from prover_models.resume import resume_point
 from prover_models.run_log import RunLog
 from prover_models.schedule import fit_warmup, learning_rate
@@ -89,58 +90,13 @@ class Result:
 
 def check_config(cfg: SFTTrainer, file: str = "[train.sft]") -> None:
     """Reject settings that cannot train, naming the manifest key."""
-    rules = [
-        ("lora_r", cfg.lora_r >= 1, "at least 1"),
-        ("lora_alpha", cfg.lora_alpha > 0, "a positive number"),
+    check_rules(cfg, lora_rules(cfg) + [
         ("lora_dropout", 0.0 <= cfg.lora_dropout < 1.0, "in [0, 1)"),
-        ("target_modules", len(cfg.target_modules) > 0, "at least one module name"),
-        ("learning_rate", cfg.learning_rate > 0, "a positive number"),
-        ("warmup_steps", cfg.warmup_steps >= 0, "a non-negative count"),
-        ("max_steps", cfg.max_steps >= 1, "at least 1"),
-        ("batch_size", cfg.batch_size >= 1, "at least 1"),
-        ("grad_accum", cfg.grad_accum >= 1, "at least 1"),
-        ("max_seq_len", cfg.max_seq_len >= 2, "at least 2"),
-        ("eval_every", cfg.eval_every >= 1, "at least 1"),
         ("eval_examples", cfg.eval_examples >= 1, "at least 1"),
-        ("save_every", cfg.save_every >= 1, "at least 1"),
-        ("log_every", cfg.log_every >= 1, "at least 1"),
-        ("weight_decay", cfg.weight_decay >= 0, "a non-negative number"),
-        ("grad_clip", cfg.grad_clip > 0, "a positive number"),
-        ("keep_checkpoints", cfg.keep_checkpoints >= 0, "a non-negative count (0 keeps all)"),
         ("group_window", cfg.group_window >= 1, "at least 1 micro-batch"),
         ("max_tokens", cfg.batching != "packed" or cfg.max_tokens >= cfg.max_seq_len,
          f"at least max_seq_len ({cfg.max_seq_len}) under batching = \"packed\", so every pair fits a micro-batch"),
-    ]
-    problems = [Problem(file, f"expected {want}, got {getattr(cfg, key)!r}", key=f"train.sft.{key}")
-                for key, ok, want in rules if not ok]
-    if problems:
-        raise InputError(problems)
-
-
-def resolve_model(name: str, file: str = "[train.sft]") -> Path:
-    """A local model directory: ``name`` itself, or its snapshot in the local HF cache.
-
-    Training never downloads: a 7B model is fetched once, deliberately, not as a side
-    effect of a training command on a cluster node.
-    """
-    path = Path(name).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise InputError.one(str(path), "not a Hugging Face model directory (no config.json)")
-        return path.resolve()
-    from huggingface_hub import snapshot_download
-
-    try:
-        return Path(snapshot_download(name, local_files_only=True))
-    except Exception:  # not cached, or not a valid repo id: both mean "not here"
-        raise InputError.one(
-            file,
-            f"base model {name!r} is not a local directory and not in the local Hugging Face "
-            "cache; nothing is downloaded during training. Fetch it once where there is "
-            f"network (`huggingface-cli download {name}`), or point at a local copy with "
-            "--model /path/to/model or [train.sft] base_model = \"/path/to/model\"",
-            key="train.sft.base_model",
-        ) from None
+    ], "sft", file)
 
 
 # --------------------------------------------------------------------------- model
@@ -371,7 +327,7 @@ def _run_directory(cfg: SFTTrainer, world: World, out_dir: Path, resume, say, co
         raise InputError.one(config_file, f"grad_accum = {cfg.grad_accum} is not a multiple of the {world.size} "
                                           "processes: each takes an equal share of every step's micro-batches",
                              key="train.sft.grad_accum")
-    model_dir = resolve_model(cfg.base_model, config_file)
+    model_dir = resolve_model(cfg.base_model, config_file, "sft")
     if world.primary:
         held.enter_context(exclusive(out_dir / ".lock", what=f"the SFT run in {out_dir}"))
     start_from = resume_point(resume, out_dir, checkpoints(out_dir), check=lambda p: check_resume_path(p, out_dir))
