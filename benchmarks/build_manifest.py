@@ -380,7 +380,7 @@ def views_sft(root: Path) -> dict:
 
 def noop_call(root: Path, build_root: Path) -> dict:
     """The in-process ``build()`` call on an up-to-date build, without start-up and imports."""
-    from prover_data.build import build
+    from prover_data.build.stages import build
     from prover_data.manifest import load_manifest
 
     manifest = load_manifest(MANIFEST, root)
@@ -423,7 +423,7 @@ def _cpu() -> float:
 
 def build_stages(root: Path, build_root: Path) -> dict:
     """A cold ``build()`` in-process, timed stage by stage (stages 2 and 3 overlap)."""
-    from prover_data.build import build
+    from prover_data.build.stages import build
     from prover_data.manifest import load_manifest
 
     manifest = load_manifest(MANIFEST, root)

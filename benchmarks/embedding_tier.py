@@ -41,11 +41,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.embeddings import Peak, part  # noqa: E402
-from prover_data.build import build  # noqa: E402
+from prover_data.build.stages import build  # noqa: E402
 from prover_data.embeddings import negative_tier  # noqa: E402
 from prover_data.embeddings.fingerprint import spec_from_manifest  # noqa: E402
-from prover_data.embeddings.keys import key_matrix  # noqa: E402
 from prover_data.embeddings.store import Store  # noqa: E402
+from prover_data.embeddings.store.keys import key_matrix  # noqa: E402
 from prover_data.manifest import load_manifest  # noqa: E402
 from prover_data.views import connect  # noqa: E402
 

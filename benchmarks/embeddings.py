@@ -166,7 +166,7 @@ def fail(message: str) -> None:
 def measure_write(work: Path, keys: np.ndarray, dim: int, dtype: str, spec, seed: int, chunk: int, progress) -> dict:
     """Write every row into a fresh store; only the store's calls are timed, not the vector generation."""
     from prover_data.embeddings import Store
-    from prover_data.embeddings.dtypes import itemsize
+    from prover_data.embeddings.store.dtypes import itemsize
 
     n = len(keys)
     path = work / f"store-{dtype}"
@@ -200,7 +200,7 @@ def measure_write(work: Path, keys: np.ndarray, dim: int, dtype: str, spec, seed
 
 def measure_coverage(store_path: Path, keys: np.ndarray, spec, reps: int) -> dict:
     from prover_data.embeddings import coverage
-    from prover_data.embeddings.keys import to_arrow
+    from prover_data.embeddings.store.keys import to_arrow
     from prover_data.manifest import Embeddings
 
     emb = Embeddings(store=str(store_path), encoder=spec.model, dtype="float16", max_length=spec.max_length)
@@ -224,7 +224,7 @@ def write_contrastive(path: Path, keys: np.ndarray, n_samples: int, k: int, seed
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from prover_data.embeddings.keys import to_arrow
+    from prover_data.embeddings.store.keys import to_arrow
     from prover_data.schema import CONTRASTIVE
 
     rng = np.random.default_rng([seed, 7])
@@ -337,7 +337,7 @@ def measure_import(work: Path, path: Path, texts: list[str], dim: int, spec, see
                    progress) -> dict:
     from prover_data.embeddings import Store
     from prover_data.embeddings.burnqed_import import import_burnqed
-    from prover_data.embeddings.keys import hash_states
+    from prover_data.embeddings.store.keys import hash_states
 
     store = Store.open(work / "store-import", create=True)
     t = time.perf_counter()
@@ -386,7 +386,7 @@ def main() -> None:
 
     from prover_data.console import print_json, print_table, progress, stdout
     from prover_data.embeddings import EncoderSpec
-    from prover_data.embeddings.keys import hash_states
+    from prover_data.embeddings.store.keys import hash_states
 
     spec = EncoderSpec(model="bench/encoder", weights="xxh3_128:" + "ab" * 16, max_length=2048)
     peak = Peak()

@@ -78,7 +78,7 @@ def project(work: Path, scale: float | None, args):
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from prover_data.build_files import Build
+    from prover_data.build.files import Build
     from prover_data.embeddings.states import states_to_encode
     from prover_data.manifest import load_manifest
 
@@ -104,10 +104,10 @@ def project(work: Path, scale: float | None, args):
 
 def chosen_states(manifest, build_root: Path, limit: int | None):
     """(keys, texts, order): the states embed encodes, in embed's order."""
+    from prover_data.build.files import Build
     from prover_data.embeddings.encode import batch_order
-    from prover_data.embeddings.keys import key_matrix
-    from prover_data.build_files import Build
     from prover_data.embeddings.states import read_states
+    from prover_data.embeddings.store.keys import key_matrix
 
     table = read_states(Build(manifest, build_root))
     if limit is not None:
@@ -188,7 +188,7 @@ def encoder_clock(spent: list[float]):
 
 def run_embed(manifest, build_root: Path, store: Path, engine: str, device: str, limit: int | None) -> dict:
     """One ``embed_build`` into a fresh store: its result and times."""
-    from prover_data.build_files import Build
+    from prover_data.build.files import Build
     from prover_data.embeddings.embed import embed_build
 
     emb = dataclasses.replace(manifest.embeddings, store=str(store))

@@ -35,7 +35,8 @@ mode, root, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
 from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
-from prover_data import evalcompare, evalsets
+from prover_data.evaluation import compare as evalcompare
+from prover_data.evaluation import sets as evalsets
 from prover_data.inputs.theorem_lists import read_theorem_list
 from prover_data.inputs.trajectories import check_trajectories
 from prover_data.manifest import load_manifest

@@ -66,7 +66,7 @@ def signal_vectors(states_path: Path, dim: int, shift: float, seed: int = 0):
     """(hashes, float32 vectors): noise, plus ``shift`` along one direction for provable states."""
     import pyarrow.parquet as pq
 
-    from prover_data.embeddings.keys import key_matrix
+    from prover_data.embeddings.store.keys import key_matrix
 
     states = pq.read_table(states_path, columns=["state_hash", "n_positive"])
     rng = np.random.default_rng(seed)

@@ -1,11 +1,6 @@
 """prover-data: versioned, reproducible, leak-free training data from Lean proof search."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("prover-data")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+source"
+from prover_data.version import __version__  # noqa: F401 - prover_data.__version__
 
 
 def open(name, data_root=None, build_root="build"):  # noqa: A001 - the package's one entry point

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from prover_data.build_files import Build
+from prover_data.build.files import Build
 from prover_data.manifest import Manifest, load_manifest
 
 

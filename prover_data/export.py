@@ -25,10 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prover_data.atomic import atomic_dir
-from prover_data.build_files import Build
-from prover_data.build_outputs import PARQUET_OPTIONS, ROW_GROUP
+from prover_data.build.files import Build
+from prover_data.build.lock import Lock
+from prover_data.build.outputs import PARQUET_OPTIONS, ROW_GROUP
 from prover_data.errors import InputError
-from prover_data.lock import Lock
 
 SHARD_ROWS = 250_000
 # Split names on the Hub: `validation`, the name `datasets` and the viewer expect.
@@ -53,7 +53,7 @@ class ExportResult:
 
 # The configs a build offers: (config, description, {split: build output}). Which
 # outputs a Hub dataset carries is the export's choice (the pools are the EBM loader's
-# own); the files are the build's (``build_files.Build.output``).
+# own); the files are the build's (``build.files.Build.output``).
 BUILD_CONFIGS = (
     ("sft", "(goal state, tactic) pairs for LoRA fine-tuning: proved trajectory steps and base tactic pairs, with "
             "`prompt` / `completion` as train-sft feeds them (TRL's prompt-completion format)",
@@ -116,7 +116,7 @@ def _read(path: Path) -> pa.Table:
 
 def _certificates_config(cert_dir: Path) -> ExportConfig:
     """Certificates as rows of text, one certificate per row, from an export-certificates directory."""
-    from prover_data.certificates import split_corpus
+    from prover_data.certificates.grammar import split_corpus
 
     splits = {}
     for split, fname in (("train", "train.txt"), ("validation", "val.txt")):
@@ -132,7 +132,7 @@ def _embeddings_config(dense) -> ExportConfig:
     """A dense store export as (state_hash, embedding[dim]) rows, in its stored float type."""
     import numpy as np
 
-    from prover_data.embeddings.keys import to_arrow
+    from prover_data.embeddings.store.keys import to_arrow
 
     raw = dense.raw()
     if dense.dtype == "bfloat16":  # Arrow has no bfloat16: widen exactly to float32

@@ -358,7 +358,7 @@ def contrastive_loader(dataset: ContrastiveSamples, batch_size: int, seed: int, 
 class PackedCertificates(torch.utils.data.Dataset):
     """``train.txt`` / ``val.txt`` of a certificate corpus, packed into byte rows.
 
-    Rows hold whole certificates only (``prover_data.packing``; one longer than a row
+    Rows hold whole certificates only (``prover_data.certificates.packing``; one longer than a row
     is left out and counted in ``packed.too_long``). Item ``i`` is ``(inputs,
     targets)``, int64 tensors of ``context_length``: the row's bytes and the next byte
     of each, with ``IGNORE_INDEX`` where the target is padding. Indexing with an array
@@ -366,8 +366,8 @@ class PackedCertificates(torch.utils.data.Dataset):
     """
 
     def __init__(self, directory: str | Path, split: str, context_length: int):
-        from prover_data.certificate_corpus import read_corpus
-        from prover_data.packing import pack
+        from prover_data.certificates.corpus import read_corpus
+        from prover_data.certificates.packing import pack
 
         self.path = Path(directory) / f"{split}.txt"
         self.certificates = read_corpus(directory, f"{split}.txt")

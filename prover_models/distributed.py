@@ -66,6 +66,16 @@ class World:
                 raise InputError(list(found))
         return value
 
+    def barrier(self) -> None:
+        """Every rank reaches this point before any goes on.
+
+        A finished run passes it before the group closes: a rank that tore the group
+        down while rank 0 was still writing its results aborted in gloo's threads at
+        exit ("terminate called without an active exception"), failing the run.
+        """
+        if self.size > 1:
+            dist.barrier()
+
     def close(self) -> None:
         if self.owns_group:
             dist.destroy_process_group()

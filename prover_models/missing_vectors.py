@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pyarrow as pa
 
-from prover_data.embeddings.keys import first_occurrences, key_matrix, missing_problem, sort_order
+from prover_data.embeddings.store.keys import first_occurrences, key_matrix, missing_problem, sort_order
 from prover_data.identity import draw, state_hash
 
 POLICIES = ("refuse", "skip")

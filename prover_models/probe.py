@@ -73,7 +73,7 @@ def probe_set(states_path: str | Path, n_per_class: int = 200, seed: int = 42, *
     ``has_vector`` (hashes -> bool mask), when given, keeps only states it accepts before
     sampling: ``probe --missing skip`` probes the states every export has a vector for.
     """
-    from prover_data.embeddings.keys import key_matrix
+    from prover_data.embeddings.store.keys import key_matrix
     from prover_data.schema import STATES
     from prover_models.data import _read_checked
 

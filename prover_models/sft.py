@@ -312,8 +312,7 @@ def train(cfg: SFTTrainer, *, train_path: Path, val_path: Path, out_dir: Path, d
                 _final_eval(val_loss, data, log, step, plan.epoch_at(step))
             summary = _summary(schedule, data, plan, model_dir, params_count, out_dir, device, dtype, world,
                                (first_step, step, seconds))
-            if world.primary:
-                _write_results(out_dir, model, data.tokenizer, summary, history)
+            _write_results(out_dir, model, data.tokenizer, summary, history, world)
             return Result(summary=summary, model=model, primary=world.primary)
     finally:
         world.close()
@@ -490,15 +489,18 @@ def _summary(schedule: SFTTrainer, data: _Data, plan: StepPlan, model_dir: Path,
     }
 
 
-def _write_results(out_dir: Path, model, tokenizer, summary: dict, history: list[dict]) -> None:
-    """OUT/adapter/, summary.json, report.md, loss.png; ``summary`` gains the report's tables."""
+def _write_results(out_dir: Path, model, tokenizer, summary: dict, history: list[dict], world: World) -> None:
+    """Rank 0 writes OUT/adapter/, summary.json, report.md, loss.png (``summary`` gains the
+    report's tables); every rank waits until it has (``World.barrier``)."""
     from prover_models import sft_report
 
-    with atomic_dir(out_dir / "adapter") as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-    summary.update(sft_report.tables(history))
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    atomic_write_text(out_dir / "report.md", sft_report.markdown(summary))
-    with atomic_file(out_dir / "loss.png") as f:
-        sft_report.plot(history, f)
+    if world.primary:
+        with atomic_dir(out_dir / "adapter") as tmp:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+        summary.update(sft_report.tables(history))
+        atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(out_dir / "report.md", sft_report.markdown(summary))
+        with atomic_file(out_dir / "loss.png") as f:
+            sft_report.plot(history, f)
+    world.barrier()

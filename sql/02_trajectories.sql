@@ -26,14 +26,14 @@
 -- which no valid tree reaches (depth is the parent's + 1, so a chain of parents is at
 -- most that long), so a parent chain that loops (which validation refuses) cannot make
 -- the walk run without end.
-CREATE OR REPLACE VIEW trajectory_links AS
+CREATE OR REPLACE VIEW trajectory_links WITH (DEFER_BINDING) AS
 SELECT c.file_order, c.file_row, p.file_row AS parent_row, c.is_proof_complete
 FROM trajectory_records AS c
 LEFT JOIN trajectory_records AS p
     ON p.file_order = c.file_order AND p.search = c.search
    AND p.theorem_name = c.theorem_name AND p.state_id = c.parent_state_id;
 
-CREATE OR REPLACE VIEW trajectory_distances AS
+CREATE OR REPLACE VIEW trajectory_distances WITH (DEFER_BINDING) AS
 WITH RECURSIVE links AS MATERIALIZED (
     SELECT * FROM trajectory_links
 ), bound AS MATERIALIZED (
@@ -60,7 +60,7 @@ GROUP BY ALL;
 --   file_label, file_remaining_depth   what the file says
 --   provable, distance                 the tree's verdict, under either source
 --   relabelled                         the tree made the node positive, the file did not
-CREATE OR REPLACE VIEW trajectories AS
+CREATE OR REPLACE VIEW trajectories WITH (DEFER_BINDING) AS
 SELECT r.* REPLACE (
            CASE WHEN getvariable('label_source') = 'tree' AND d.distance IS NOT NULL
                 THEN 'positive' ELSE r.label END AS label,

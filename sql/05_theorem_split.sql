@@ -5,7 +5,7 @@
 -- base tactic pairs of the same theorem land in the same split.
 -- (BurnQED split its SFT trajectory examples by a random 10% of *examples*, which lets
 -- one theorem sit in train and val; its EBM split was by theorem, as here.)
-CREATE OR REPLACE VIEW theorem_split AS
+CREATE OR REPLACE VIEW theorem_split WITH (DEFER_BINDING) AS
 WITH names AS (SELECT DISTINCT theorem_name FROM trajectories)
 SELECT
     theorem_name,

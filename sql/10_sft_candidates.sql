@@ -16,7 +16,7 @@
 -- tactic applied AT the row's state instead; for them the row's own state is the pair.
 -- `own_state` is BurnQED's pairing for every file (train_llm.py), which misaligns
 -- state and tactic for search files (a completed node's own state is even empty).
-CREATE OR REPLACE VIEW sft_candidates AS
+CREATE OR REPLACE VIEW sft_candidates WITH (DEFER_BINDING) AS
 SELECT
     c.source,
     c.file_order,

@@ -48,5 +48,5 @@ FROM flagged AS f
 LEFT JOIN firsts AS k ON k.state_hash = f.state_hash AND k.tactic = f.tactic;
 
 -- sft_status: the positives classified under the manifest's pairing.
-CREATE OR REPLACE VIEW sft_status AS
+CREATE OR REPLACE VIEW sft_status WITH (DEFER_BINDING) AS
 SELECT * FROM sft_classify(getvariable('pairing'));

@@ -1,5 +1,5 @@
 -- trajectory_pairs: the usable pairs of the manifest's pairing, with their split.
-CREATE OR REPLACE VIEW trajectory_pairs AS
+CREATE OR REPLACE VIEW trajectory_pairs WITH (DEFER_BINDING) AS
 SELECT
     c.theorem_name,
     c.source,

@@ -5,7 +5,7 @@
 -- the train side subsampled to base_subsample pairs (-1 keeps all), ranked by
 -- draw(seed, theorem, state, tactic): a content order, so the subsample does not
 -- depend on the order of the input file.
-CREATE OR REPLACE VIEW base_pairs_classified AS
+CREATE OR REPLACE VIEW base_pairs_classified WITH (DEFER_BINDING) AS
 WITH raw AS (
     SELECT theorem_name, tactic_index, py_strip(state_pp) AS state, py_strip(tactic) AS tactic
     FROM base_pairs_input
@@ -27,7 +27,7 @@ SELECT *,
        draw(getvariable('base_seed') || ':' || theorem_name || ':' || state || ':' || tactic) AS rank_key
 FROM ranked;
 
-CREATE OR REPLACE VIEW base_pairs AS
+CREATE OR REPLACE VIEW base_pairs WITH (DEFER_BINDING) AS
 WITH usable AS (
     SELECT *, row_number() OVER (PARTITION BY split ORDER BY rank_key, theorem_name, tactic_index) AS rank
     FROM base_pairs_classified

@@ -11,7 +11,7 @@
 -- manifest's trajectory files (any file, search, theorem or split). Provability belongs
 -- to the state, not to the search that reached it, so such a record is not evidence
 -- that its state is unprovable.
-CREATE OR REPLACE VIEW contrastive_negative_records AS
+CREATE OR REPLACE VIEW contrastive_negative_records WITH (DEFER_BINDING) AS
 WITH positive_parents_file AS (
     SELECT DISTINCT file_order, search, theorem_name, parent_state_id
     FROM contrastive_records WHERE label = 'positive' AND parent_state_id IS NOT NULL
@@ -39,6 +39,6 @@ WHERE n.label = 'negative';
 -- contrastive_negatives: the negatives the sampler draws from, every tier alike.
 -- false_negatives 'exclude' leaves out the false negatives; 'keep' draws them, as
 -- BurnQED does.
-CREATE OR REPLACE VIEW contrastive_negatives AS
+CREATE OR REPLACE VIEW contrastive_negatives WITH (DEFER_BINDING) AS
 SELECT * FROM contrastive_negative_records
 WHERE getvariable('false_negatives') = 'keep' OR NOT false_negative;

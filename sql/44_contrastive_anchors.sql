@@ -3,7 +3,7 @@
 -- positive_states): one of the theorem's positives, draw(seed : positive : round :
 -- theorem) modulo their number, numbered by content (state hash). Its own view so the
 -- embedding tier searches neighbours for these states only.
-CREATE OR REPLACE VIEW contrastive_anchors AS
+CREATE OR REPLACE VIEW contrastive_anchors WITH (DEFER_BINDING) AS
 WITH positives AS (
     SELECT *,
            row_number() OVER (PARTITION BY split, theorem_name ORDER BY state_hash, file_order, search, state_id) - 1 AS idx,

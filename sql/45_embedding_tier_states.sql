@@ -9,7 +9,7 @@
 -- what false_negatives = 'keep' would search for the report's count of samples that
 -- would hold their own positive: the anchors whose state is among the split's negative
 -- records, and all those records' states (embedding_neighbors_keep_input).
-CREATE OR REPLACE VIEW embedding_tier_states AS
+CREATE OR REPLACE VIEW embedding_tier_states WITH (DEFER_BINDING) AS
 SELECT DISTINCT split, 'anchor' AS role, pos_state_hash AS state_hash FROM contrastive_anchors
 UNION ALL
 SELECT DISTINCT split, 'pool' AS role, state_hash FROM contrastive_negatives

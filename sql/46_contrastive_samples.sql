@@ -31,7 +31,7 @@
 -- draws depend on its own anchor and pools only). Under 'keep' when the manifest
 -- excludes, the embedding tier reads embedding_neighbors_keep_input, the neighbours of
 -- those anchors among the negatives 'keep' would use.
-CREATE OR REPLACE VIEW contrastive_negative_order AS
+CREATE OR REPLACE VIEW contrastive_negative_order WITH (DEFER_BINDING) AS
 SELECT split, theorem_name, tier, state_hash, false_negative,
        row_number() OVER pool - 1 AS pool_idx_keep,
        sum((NOT false_negative)::INTEGER) OVER (pool ROWS UNBOUNDED PRECEDING)::BIGINT - 1 AS pool_idx_exclude,
@@ -44,7 +44,7 @@ WINDOW pool AS (PARTITION BY split, theorem_name, tier ORDER BY state_hash, file
 -- contrastive_quotas: one row, K and each tier's quota before a shortfall passes on:
 -- round(K * ratio) (half away from zero), easy the rest. The sampler draws by it and
 -- the report states it.
-CREATE OR REPLACE VIEW contrastive_quotas AS
+CREATE OR REPLACE VIEW contrastive_quotas WITH (DEFER_BINDING) AS
 SELECT k, hard, embedding, medium, k - hard - embedding - medium AS easy
 FROM (SELECT getvariable('k_negatives')::INTEGER AS k,
              round(getvariable('k_negatives') * getvariable('hard_ratio'))::INTEGER AS hard,
@@ -147,5 +147,5 @@ SELECT split,
 FROM samples;
 
 -- contrastive_samples: the table under the manifest's false_negatives policy.
-CREATE OR REPLACE VIEW contrastive_samples AS
+CREATE OR REPLACE VIEW contrastive_samples WITH (DEFER_BINDING) AS
 SELECT * FROM contrastive_draws(getvariable('false_negatives'), false);

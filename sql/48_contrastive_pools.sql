@@ -7,7 +7,7 @@
 --                  the embedding tier on)
 -- The easy pool is every negative state of the split: the union of its hard and medium
 -- rows. False negatives are already out under false_negatives = 'exclude'.
-CREATE OR REPLACE VIEW contrastive_pools AS
+CREATE OR REPLACE VIEW contrastive_pools WITH (DEFER_BINDING) AS
 SELECT DISTINCT split, tier, theorem_name, NULL::BLOB AS pos_state_hash, state_hash
 FROM contrastive_negatives
 UNION ALL

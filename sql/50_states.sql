@@ -3,7 +3,7 @@
 -- state_hash (identity.state_hash); the empty state of a completed node is a state too,
 -- as it is to BurnQED. n_positive / n_negative count records, so a state with both
 -- labels (positive in one search, negative in another) shows both.
-CREATE OR REPLACE VIEW states AS
+CREATE OR REPLACE VIEW states WITH (DEFER_BINDING) AS
 SELECT state_hash,
        any_value(state_pp) AS state_pp,
        count(*) AS n_records,

@@ -11,7 +11,7 @@
 --               cycle; such a proof is counted and left out by the certificate export)
 -- Files in own_state_sources (generate-negatives chains, where a record holds the
 -- tactic tried AT its state) have no search tree to walk and are left out.
-CREATE OR REPLACE VIEW proof_steps AS
+CREATE OR REPLACE VIEW proof_steps WITH (DEFER_BINDING) AS
 WITH RECURSIVE nodes AS (
     SELECT source, file_order, search, theorem_name, state_id, parent_state_id, state_pp,
            tactic_applied, is_proof_complete

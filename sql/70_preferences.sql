@@ -14,7 +14,7 @@
 --   distance     steps from the state the tactic leads to, to a proof: the record's
 --                remaining_depth (one less for a chain record, whose own state is the
 --                one the tactic is applied at)
-CREATE OR REPLACE VIEW tree_actions AS
+CREATE OR REPLACE VIEW tree_actions WITH (DEFER_BINDING) AS
 SELECT t.file_order, t.source, t.theorem_name, t.file_row, t.state_hash, t.tactic_applied,
        CASE WHEN chain.step THEN t.file_row ELSE l.parent_row END AS at_row,
        t.label = 'positive' AS chosen_ok,
@@ -37,7 +37,7 @@ WHERE chain.step OR l.parent_row IS NOT NULL;
 -- state, the least draw(seed : state : chosen : rejected): a choice by content,
 -- whatever the files' order. The nodes with a chosen tactic come first, so only their
 -- children are looked at as rejected ones.
-CREATE OR REPLACE VIEW preference_pairs AS
+CREATE OR REPLACE VIEW preference_pairs WITH (DEFER_BINDING) AS
 WITH chosen AS (
     SELECT *, py_strip(tactic_applied) AS tactic FROM tree_actions WHERE chosen_ok
 ), chosen_ok AS (
@@ -55,16 +55,15 @@ WITH chosen AS (
     ANTI JOIN positive_states AS p ON p.state_hash = a.state_hash
     LEFT JOIN expanded AS e ON e.file_order = a.file_order AND e.file_row = a.file_row
     WHERE a.unproved
-), rejected_ok AS (
+), rejected_stripped AS MATERIALIZED (  -- each tactic stripped once, not once per test of it
     SELECT *, py_strip(tactic_applied) AS tactic FROM rejected
-    WHERE NOT contains(py_strip(tactic_applied), 'sorry') AND py_strip(tactic_applied) <> ''
-      AND (getvariable('preferences_rejected') = 'any' OR expanded)
-), at_states AS MATERIALIZED (
-    SELECT r.file_order, r.file_row AS at_row, r.state_pp
+    WHERE getvariable('preferences_rejected') = 'any' OR expanded
+), rejected_ok AS (
+    SELECT * FROM rejected_stripped WHERE tactic <> '' AND NOT contains(tactic, 'sorry')
+), states AS MATERIALIZED (  -- stripped once the nodes are found, not for every record; once, not per test
+    SELECT r.file_order, r.file_row AS at_row, py_strip(r.state_pp) AS state
     FROM trajectory_records AS r
     SEMI JOIN at_nodes AS n ON n.file_order = r.file_order AND n.at_row = r.file_row
-), states AS (  -- stripped once the nodes are found, not for every record
-    SELECT file_order, at_row, py_strip(state_pp) AS state FROM at_states
 ), pairs AS (
     SELECT s.state, c.tactic AS chosen, r.tactic AS rejected, c.theorem_name, c.source, c.file_order,
            c.file_row AS chosen_row, r.file_row AS rejected_row, c.distance AS chosen_distance,

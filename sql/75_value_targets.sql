@@ -10,7 +10,7 @@
 --   visits     their PUCT visits, summed
 --   q_value    their q_value, weighted by visits; null when none has a visit (a
 --              12-column file, a search without PUCT statistics)
-CREATE OR REPLACE VIEW value_targets AS
+CREATE OR REPLACE VIEW value_targets WITH (DEFER_BINDING) AS
 WITH records AS (
     SELECT t.state_hash, t.state_pp, t.label, t.visits, t.q_value, s.split,
            CASE WHEN getvariable('label_source') = 'tree' THEN t.distance

@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from prover_data.build_files import VIEWS_DB
+from prover_data.build.files import VIEWS_DB
+from prover_data.build.views_db import MARKER
 from prover_data.identity import file_digest
-from prover_data.views_db import MARKER
 
 REPO = Path(__file__).resolve().parents[1]
 

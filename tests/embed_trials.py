@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from prover_data.embeddings.keys import hash_states
 from prover_data.embeddings.store import Store
+from prover_data.embeddings.store.keys import hash_states
 from tests.embeddings_support import lean_states, tiny_llama, write_manifest, write_states
 
 CLI = [sys.executable, "-m", "prover_data"]

@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import prover_data
-from prover_data.build import build
+from prover_data.build.stages import build
 from prover_data.manifest import load_manifest
 from tests.conftest import REPO
 
@@ -48,3 +48,15 @@ def test_open_by_name_before_a_build_has_only_the_views(tmp_path, monkeypatch):
     assert ds.sft_pairs.pl().height > 0
     with pytest.raises(AttributeError, match="no view or output named 'sft_trian'"):
         ds.sft_trian  # noqa: B018
+
+
+def test_the_imports_users_write_keep_working():
+    """The package's public faces, whatever folder their code lives in."""
+    from prover_data.embeddings import DenseEmbeddings, EncoderSpec, Store, export_dense
+    from prover_data.embeddings.store import Store as StoreItself
+    from prover_models import dpo, ebm, sft
+    from prover_models.chargpt import train as chargpt_train
+
+    assert callable(prover_data.open) and prover_data.__version__
+    assert Store is StoreItself and callable(export_dense) and DenseEmbeddings and EncoderSpec
+    assert all(callable(m.train) for m in (sft, dpo, ebm, chargpt_train))

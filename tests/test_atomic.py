@@ -64,8 +64,8 @@ def test_a_kill_while_views_duckdb_is_made_leaves_the_build_untouched(tmp_path):
             import os, signal
             from pathlib import Path
             from types import SimpleNamespace
-            import prover_data.views_db as v
-            from prover_data.build_files import Build
+            import prover_data.build.views_db as v
+            from prover_data.build.files import Build
             calls = []
             def replace(a, b):
                 calls.append(a)

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from prover_data.atomic import exclusive
-from prover_data.build import build
+from prover_data.build.stages import build
 from prover_data.manifest import load_manifest
 from prover_data.schema import OUTPUTS
 from prover_data.sql_files import all_sql_files, sql_dir

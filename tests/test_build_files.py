@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from prover_data.build_files import Build, eval_file, output_file
+from prover_data.build.files import Build, eval_file, output_file
 from prover_data.errors import InputError
 from prover_data.schema import OUTPUTS
 

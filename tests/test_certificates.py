@@ -12,12 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prover_data.certificate_corpus import dedup, derive, export, stratified_split, tactic_family
-from prover_data.certificates import (Certificate, Goal, Step, decode, encode, parse_state, render_state,
-                                      split_corpus, theorem_line, validate_certificate, validate_corpus)
+from prover_data.certificates.corpus import dedup, derive, export, stratified_split, tactic_family
+from prover_data.certificates.grammar import (Certificate, Goal, Step, decode, encode, parse_state, render_state,
+                                              split_corpus, theorem_line, validate_certificate, validate_corpus)
+from prover_data.certificates.packing import PAD, pack
 from prover_data.errors import InputError
 from prover_data.manifest import load_manifest
-from prover_data.packing import PAD, pack
 from prover_data.schema import TRAJECTORY
 from tests.conftest import SAMPLE
 
@@ -235,7 +235,7 @@ def test_dedup_keeps_one_copy_in_manifest_order(tmp_path):
 
 
 def _entries(n: int):
-    from prover_data.certificate_corpus import Entry
+    from prover_data.certificates.corpus import Entry
 
     families = ["simp", "linarith", "omega", "intro", "nlinarith"]
     out = []

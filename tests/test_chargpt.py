@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from prover_data.certificate_corpus import export
+from prover_data.certificates.corpus import export
 from prover_data.errors import InputError
 from prover_data.manifest import CharGPTTrainer, load_manifest
 from prover_models.chargpt.model import CharGPT, GPTConfig, sample_next

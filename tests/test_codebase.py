@@ -1,4 +1,5 @@
-"""The code stays easy to enter: small modules, short functions, no import cycles.
+"""The code stays easy to enter: small modules, short functions, no import cycles, and
+imports that only run down the layers of ``LAYERS``.
 
 A plain AST scan of ``prover_data/`` and ``prover_models/``. A module over
 ``MAX_MODULE_LINES`` lines, a function over ``MAX_FUNCTION_LINES`` lines, or two
@@ -7,6 +8,12 @@ which names the offender. Imports count wherever they stand -- a deferred import
 inside a function still ties the two modules together -- and are resolved to
 modules of these two packages (``from pkg import name`` is an import of
 ``pkg.name`` when that is a module, else of ``pkg``).
+
+No import runs back up, in two senses: a module never imports a package it is inside
+(the package's ``__init__`` is its face, which imports it), and a module imports only
+modules of its own layer or of a lower one (``LAYERS``, the map of
+``docs/architecture.md``: what a build is on disk sits below what reads it, the views
+below the build, the CLI on top).
 """
 
 from __future__ import annotations
@@ -165,7 +172,63 @@ def import_cycles(graph: dict[str, set[str]]) -> list[str]:
     return [" -> ".join(_shortest_cycle(graph, c[0], set(c))) for c in _components(graph)]
 
 
+def ancestor_imports(graph: dict[str, set[str]]) -> list[str]:
+    """``module -> package`` for each import of a package that contains the module."""
+    out = []
+    for module, imported in sorted(graph.items()):
+        parts = module.split(".")
+        ancestors = {".".join(parts[:i]) for i in range(1, len(parts))}
+        out += [f"{module} -> {a}" for a in sorted(imported & ancestors)]
+    return out
+
+
+def layer_of(module: str, layers: list[tuple[str, ...]]) -> int:
+    """The layer of the longest prefix of ``module`` that a layer names (a bare package
+    name, such as the root, stands for itself only: its modules are placed by their own)."""
+    best, found = -1, None
+    for level, prefixes in enumerate(layers):
+        for prefix in prefixes:
+            exact = prefix.endswith("!")
+            name = prefix.rstrip("!")
+            if (module == name or (not exact and module.startswith(name + "."))) and len(name) > best:
+                best, found = len(name), level
+    if found is None:
+        raise AssertionError(f"{module} is in no layer of LAYERS: place it")
+    return found
+
+
+def upward_imports(graph: dict[str, set[str]], layers: list[tuple[str, ...]]) -> list[str]:
+    """``a (layer i) -> b (layer j)`` for each import of a higher layer's module."""
+    out = []
+    for module, imported in sorted(graph.items()):
+        mine = layer_of(module, layers)
+        out += [f"{module} (layer {mine}) -> {other} (layer {layer_of(other, layers)})"
+                for other in sorted(imported) if layer_of(other, layers) > mine]
+    return out
+
+
 # ----------------------------------------------------------------------------- the rules
+
+
+# Lowest first. A name ending in "!" is that module alone, not its package's modules.
+LAYERS: list[tuple[str, ...]] = [
+    # what everything shares: errors, hashing, atomic writes, the console, the contracts
+    ("prover_data.version", "prover_data.errors", "prover_data.identity", "prover_data.atomic",
+     "prover_data.console", "prover_data.schema", "prover_data.prompts", "prover_data.sql_files",
+     "prover_data.trainer_settings", "prover_data.manifest"),
+    # the inputs' readers, the embedding store, and what a build is on disk
+    ("prover_data.inputs", "prover_data.embeddings.store", "prover_data.embeddings.fingerprint",
+     "prover_data.build.files", "prover_data.build.lock", "prover_data.build!"),
+    # the views, and what reads them or fills the store
+    ("prover_data.views", "prover_data.embeddings", "prover_data.evaluation", "prover_data.certificates",
+     "prover_data.synth"),
+    # making a build
+    ("prover_data.build",),
+    # what reads a build: the Python API, the export, the explorer, the trainers
+    ("prover_data.api", "prover_data.export", "prover_data.explore", "prover_models"),
+    # the command line, and the package root (whose open() is the API's)
+    ("prover_data.cli", "prover_data.__main__", "prover_data!"),
+]
 
 
 FILES = module_files(REPO)
@@ -185,6 +248,17 @@ def test_no_function_over_the_line_limit():
 def test_no_import_cycles():
     cycles = import_cycles(import_graph(FILES))
     assert not cycles, "modules that import each other (move code to where it belongs):\n" + "\n".join(cycles)
+
+
+def test_no_module_imports_a_package_it_is_inside():
+    offenders = ancestor_imports(import_graph(FILES))
+    assert not offenders, "imports of an enclosing package (import the module it holds):\n" + "\n".join(offenders)
+
+
+def test_imports_run_only_down_the_layers():
+    offenders = upward_imports(import_graph(FILES), LAYERS)
+    assert not offenders, ("imports of a higher layer (move the code down, or the import up; LAYERS is the map):\n"
+                           + "\n".join(offenders))
 
 
 # ----------------------------------------------------------------------------- the scan itself
@@ -213,6 +287,21 @@ def test_scan_finds_cycles_through_deferred_relative_and_package_imports(tmp_pat
     assert graph["pkg.sub"] == {"pkg.sub.d"} and graph["pkg.sub.e"] == {"pkg.sub"}
     assert graph["pkg.lone"] == {"pkg.a"}
     assert import_cycles(graph) == ["pkg.a -> pkg.b -> pkg.c -> pkg.a", "pkg.sub -> pkg.sub.d -> pkg.sub.e -> pkg.sub"]
+
+
+def test_scan_finds_imports_that_run_back_up(tmp_path):
+    files = _tree(tmp_path, {
+        "pkg/__init__.py": "from pkg.top import run\n",
+        "pkg/base.py": "def f():\n    from pkg.top import run\n",  # a lower layer reaching up, deferred
+        "pkg/top.py": "from pkg import base\n",
+        "pkg/sub/__init__.py": "",
+        "pkg/sub/leaf.py": "from pkg.sub import VALUE\nfrom pkg import base\n",  # its own package: back up
+    })
+    graph = import_graph(files)
+    assert ancestor_imports(graph) == ["pkg.sub.leaf -> pkg.sub"]
+    layers = [("pkg.base", "pkg.sub"), ("pkg.top",), ("pkg!",)]
+    assert upward_imports(graph, layers) == ["pkg.base (layer 0) -> pkg.top (layer 1)"]
+    assert layer_of("pkg.sub.leaf", layers) == 0 and layer_of("pkg", layers) == 2
 
 
 def test_scan_names_long_modules_and_functions(tmp_path):

@@ -8,7 +8,7 @@ import re
 import click
 import pytest
 
-from prover_data.certificates import decode, encode, validate_certificate
+from prover_data.certificates.grammar import decode, encode, validate_certificate
 from prover_data.cli import main
 from tests.conftest import REPO
 
@@ -68,7 +68,7 @@ def _table(heading: str) -> list[list[str]]:
 def _layout_names() -> tuple[set[str], set[str]]:
     """What the layout table names, as paths from the repository root: files and folders
     (a name that is not a path from the root is one inside the row's place), and the
-    modules its patterns (``prover_data/commands/<area>.py``) stand for."""
+    modules its patterns (``prover_data/cli/<area>.py``) stand for."""
     named, patterns = set(), set()
     for place, holds in _table("Layout and ownership"):
         first = TICKED.findall(place)[0]
@@ -85,7 +85,7 @@ def test_every_file_the_layout_table_names_exists_and_every_module_is_named():
     named, patterns = _layout_names()
     assert {"prover_data/identity.py", "prover_data/embeddings/fingerprint.py", "sql/macros.sql",
             "prover_models/chargpt/train.py"} <= named
-    assert "prover_data/commands/train.py" in patterns
+    assert "prover_data/cli/train.py" in patterns
     missing = sorted(n for n in named if not (REPO / n).exists())
     assert not missing, f"the layout table of {ARCHITECTURE.name} names what does not exist: {missing}"
     modules = {p.relative_to(REPO).as_posix() for top in ("prover_data", "prover_models")
@@ -107,7 +107,7 @@ def test_every_view_the_views_table_names_is_defined_in_sql():
 
 @pytest.fixture(scope="module")
 def demo_build(tmp_path_factory):
-    from prover_data.build import build
+    from prover_data.build.stages import build
     from prover_data.manifest import load_manifest
 
     return build(load_manifest(REPO / "manifests" / "demo.toml"), tmp_path_factory.mktemp("build")).out_dir

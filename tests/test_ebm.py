@@ -307,7 +307,7 @@ def test_resumed_run_matches_an_uninterrupted_one(tmp_path, data):
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32"])
 def test_stored_vectors_widen_on_the_device_to_the_exact_float32(dtype):
-    from prover_data.embeddings.dtypes import to_float32, to_storage
+    from prover_data.embeddings.store.dtypes import to_float32, to_storage
     from prover_models.data import stored_tensor, widen
 
     x = np.random.default_rng(0).standard_normal((6, 16)).astype(np.float32)

@@ -16,10 +16,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from prover_data.build import build
+from prover_data.build.stages import build
 from prover_data.embeddings.manifest_encoder import manifest_encoder
-from prover_data.embeddings.keys import key_matrix
 from prover_data.embeddings.store import Store
+from prover_data.embeddings.store.keys import key_matrix
 from prover_data.manifest import load_manifest
 from prover_data.views import connect
 from tests.conftest import REPO, SAMPLE, run_cli

@@ -15,8 +15,8 @@ import pytest
 
 from prover_data.embeddings.encode import HFEncoder
 from prover_data.embeddings.fingerprint import EncoderSpec, PROMPTS, format_prompt, resolve_model
-from prover_data.embeddings.keys import hash_states
 from prover_data.embeddings.store import Store
+from prover_data.embeddings.store.keys import hash_states
 from tests.conftest import run_cli
 from tests.embeddings_support import lean_states, tiny_llama, write_manifest, write_states
 
@@ -91,7 +91,7 @@ def test_minilm_from_its_package_name():
 
 
 def _embed(project: Path, **options):
-    from prover_data.build_files import Build
+    from prover_data.build.files import Build
     from prover_data.embeddings.embed import embed_build
     from prover_data.manifest import load_manifest
 

@@ -9,8 +9,8 @@ import pytest
 
 from prover_data.embeddings.dense import DenseEmbeddings, export_dense
 from prover_data.embeddings.fingerprint import EncoderSpec
-from prover_data.embeddings.keys import hash_states
 from prover_data.embeddings.store import Store
+from prover_data.embeddings.store.keys import hash_states
 from tests.conftest import run_cli
 from tests.embeddings_support import lean_states
 
@@ -84,8 +84,8 @@ def test_nearest_are_the_other_states_by_descending_cosine(planted):
 def test_build_hard_negatives_pair_each_positive_with_its_nearest_negatives(planted):
     import pyarrow as pa
 
-    from prover_data.embeddings.keys import to_arrow
     from prover_data.embeddings.neighbors import build_hard_negatives, hard_negatives
+    from prover_data.embeddings.store.keys import to_arrow
 
     dense, keys, _ = planted
     positive = np.arange(120) % 3 == 0

@@ -14,10 +14,10 @@ import pytest
 from prover_data.embeddings.coverage import coverage
 from prover_data.embeddings.dense import DenseEmbeddings, export_dense
 from prover_data.embeddings.drift import compare
-from prover_data.embeddings.dtypes import to_float32, to_storage
 from prover_data.embeddings.fingerprint import EncoderSpec
-from prover_data.embeddings.keys import HashIndex, hash_states, key_matrix
 from prover_data.embeddings.store import Store
+from prover_data.embeddings.store.dtypes import to_float32, to_storage
+from prover_data.embeddings.store.keys import HashIndex, hash_states, key_matrix
 from prover_data.errors import InputError
 from prover_data.identity import state_hash
 from prover_data.manifest import Embeddings
@@ -162,7 +162,7 @@ _WRITER = textwrap.dedent("""
     import sys, time
     import numpy as np
     from prover_data.embeddings.fingerprint import EncoderSpec
-    from prover_data.embeddings.keys import hash_states
+    from prover_data.embeddings.store.keys import hash_states
     from prover_data.embeddings.store import Store
 
     store_path, who, start = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from prover_data.errors import InputError
-from prover_data.evalcompare import (
+from prover_data.evaluation.compare import (
     compare, config_differences, default_names, markdown_lines, plot, read_run, sidecar_config, warnings,
 )
 from tests.conftest import BURNQED

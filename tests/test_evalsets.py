@@ -12,13 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prover_data.build_files import Build
+from prover_data.build.files import Build
 from prover_data.errors import InputError
-from prover_data.evalsets import (
+from prover_data.evaluation.hypotheses import hypothesis_count
+from prover_data.evaluation.sets import (
     BASE_PAIRS, TRAJECTORIES, TWIN, VALUE_TARGETS, BuildEvalSets, audit, audit_file, audit_or_raise, build_eval_set,
     eval_set_json, report_lines, training_theorems,
 )
-from prover_data.hypotheses import hypothesis_count
 from prover_data.identity import normalize_statement, statement_hash
 from prover_data.manifest import Eval, EvalSet, Manifest, Sources, load_manifest
 from tests.conftest import BURNQED

@@ -2,8 +2,9 @@
 
 Each page is loaded from the real server, asserted on as rendered (the tree's nodes and
 proof path are drawn, a filter changes the rows, clicking a node shows its state) and
-saved as a screenshot under the test's tmp dir; the theorem page's also goes to
-docs/explore.png for the README. No browser is ever downloaded: without
+saved as a screenshot under the test's tmp dir; with PROVER_DATA_SCREENSHOT_DOCS=1 the
+theorem page's also replaces docs/explore.png, the README's (a test run never edits the
+checkout otherwise). No browser is ever downloaded: without
 /usr/bin/chromium (``apt-get install -y chromium``) the tests skip, unless
 PROVER_DATA_REQUIRE_BROWSER=1 says a browser must be there (CI), when they fail.
 """
@@ -116,7 +117,8 @@ def test_theorem_page_draws_the_tree_and_shows_a_clicked_nodes_state(page, explo
     assert page.locator('#node-fields td[data-field="ebm_score"]').inner_text() == (
         str(int(ebm)) if ebm.is_integer() else f"{ebm:.4f}")
     page.screenshot(path=str(shots / "theorem.png"))
-    shutil.copyfile(shots / "theorem.png", REPO / "docs" / "explore.png")
+    if os.environ.get("PROVER_DATA_SCREENSHOT_DOCS") == "1":
+        shutil.copyfile(shots / "theorem.png", REPO / "docs" / "explore.png")
 
 
 def test_a_large_tree_opens_collapsed_to_its_proof_path(page, explored, shots):

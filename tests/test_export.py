@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import DatasetCard
 
-from prover_data.build import build
-from prover_data.build_files import Build
+from prover_data.build.files import Build
+from prover_data.build.stages import build
 from prover_data.export import collect, write
 from prover_data.manifest import load_manifest
 from tests.conftest import REPO, run_cli
@@ -113,12 +113,12 @@ def test_cli_export_and_missing_build(demo_build, tmp_path):
 def test_eval_certificates_and_embeddings_configs_round_trip(demo_build, tmp_path):
     import numpy as np
 
-    from prover_data.certificate_corpus import export as export_certificates
-    from prover_data.certificates import split_corpus
+    from prover_data.certificates.corpus import export as export_certificates
+    from prover_data.certificates.grammar import split_corpus
     from prover_data.embeddings.dense import DenseEmbeddings, export_dense
     from prover_data.embeddings.fingerprint import EncoderSpec
-    from prover_data.embeddings.keys import key_matrix
     from prover_data.embeddings.store import Store
+    from prover_data.embeddings.store.keys import key_matrix
     from prover_data.inputs.theorem_lists import read_theorem_list
 
     manifest = load_manifest(REPO / "manifests" / "demo.toml")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from prover_data.commands.leandojo import benchmark_entries
+from prover_data.cli.leandojo import benchmark_entries
 from prover_data.inputs.leandojo import read_leandojo
 from tests.conftest import REPO, run_cli
 

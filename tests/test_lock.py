@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from prover_data.build.lock import InputEntry, Lock, diff, input_entries, package_versions, sql_hashes
 from prover_data.errors import InputError
-from prover_data.lock import InputEntry, Lock, diff, input_entries, package_versions, sql_hashes
 from prover_data.manifest import load_manifest
 from prover_data.sql_files import all_sql_files, sql_dir, sql_files
 from tests.conftest import REPO

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from prover_data.lock import Lock, diff
+from prover_data.build.lock import Lock, diff
 from tests.conftest import REPO
 
 DEMO = REPO / "manifests" / "demo.toml"
@@ -59,8 +59,8 @@ _PROBE = """
 import json, sys
 from pathlib import Path
 import prover_data
-from prover_data.lock import code_digest, package_versions, sql_hashes
-from prover_data.validation_cache import ValidationCache
+from prover_data.build.lock import code_digest, package_versions, sql_hashes
+from prover_data.build.validation_cache import ValidationCache
 
 root, comments = Path(sys.argv[1]), json.loads(sys.argv[2])
 assert Path(prover_data.__file__).is_relative_to(root), prover_data.__file__  # the copy, not the checkout
@@ -91,7 +91,7 @@ def edited(tmp_path_factory) -> dict[str, dict]:
 
 def test_the_files_include_sql_below_sql_and_the_explorer_s_files():
     assert {"sql/checks/trajectory.sql", "sql/inputs/leandojo.sql", "sql/inputs/tables.sql",
-            "prover_data/lock.py", "prover_data/explore/templates/theorems.html"} <= set(FILES)
+            "prover_data/build/lock.py", "prover_data/explore/templates/theorems.html"} <= set(FILES)
 
 
 @pytest.mark.parametrize("name", FILES)

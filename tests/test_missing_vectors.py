@@ -14,12 +14,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from prover_data.build import build
-from prover_data.build_files import Build
+from prover_data.build.files import Build
+from prover_data.build.stages import build
 from prover_data.embeddings import EncoderSpec, Store
 from prover_data.embeddings.dense import DenseEmbeddings, export_for_build
-from prover_data.embeddings.keys import HashIndex, key_matrix
 from prover_data.embeddings.referenced import referenced_states
+from prover_data.embeddings.store.keys import HashIndex, key_matrix
 from prover_data.errors import InputError
 from prover_data.identity import state_hash
 from prover_data.manifest import load_manifest

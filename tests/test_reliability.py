@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prover_data.build import build
+from prover_data.build.stages import build
 from prover_data.manifest import load_manifest
 from prover_data.synth import generate
 from tests.bad_inputs import CASES, write_trajectory

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.text import Annotation  # noqa: E402
 
-from prover_data.report import _compact, contrastive_figure  # noqa: E402
+from prover_data.build.report import _compact, contrastive_figure  # noqa: E402
 
 
 def contrastive_stats(biggest: float, embedding_tier: bool = False) -> dict:

@@ -132,7 +132,7 @@ def test_train_ebm_reports_to_tensorboard(tmp_path):
 
 
 def test_train_chargpt_reports_to_tensorboard(tmp_path):
-    from prover_data.certificate_corpus import export
+    from prover_data.certificates.corpus import export
     from prover_data.manifest import load_manifest
     from prover_models.chargpt.train import train
     from tests.test_chargpt import _manifest

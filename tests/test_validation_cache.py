@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
-from prover_data.build import build
+from prover_data.build.lock import code_digest
+from prover_data.build.stages import build
+from prover_data.build.validation_cache import DIRECTORY, ValidationCache
 from prover_data.manifest import load_manifest
-from prover_data.lock import code_digest
-from prover_data.validation_cache import DIRECTORY, ValidationCache
 from tests.test_views import A_NODES, B_NODES, make_root
 
 
@@ -140,7 +140,7 @@ def _trajectory_cases():
 
 def _build_flags(path, repeated_searches: str) -> str | None:
     """Which of a build's own checks, run as a build runs them where it loads the
-    trajectories (``build_inputs._Trajectories``), flags the file: None when none does."""
+    trajectories (``build.inputs._Trajectories``), flags the file: None when none does."""
     import duckdb
 
     from prover_data.inputs.trajectories import files_with_problems, footer_problems

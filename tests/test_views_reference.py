@@ -12,9 +12,9 @@ from dataclasses import replace
 import pyarrow.parquet as pq
 import pytest
 
-from prover_data.build import build
-from prover_data.manifest import load_manifest
+from prover_data.build.stages import build
 from prover_data.inputs.leandojo import read_leandojo
+from prover_data.manifest import load_manifest
 from prover_data.views import connect
 from tests.conftest import REPO
 from tests.views_reference import compute

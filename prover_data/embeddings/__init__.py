@@ -1,9 +1,10 @@
 """The versioned embedding store and everything that reads or fills it.
 
-* ``store`` -- the store: immutable versions of (state hash -> vector) per encoder
-  fingerprint and dtype, tags, concurrent writers; its parts ``store_files``
-  (segments, versions), ``spaces``, ``pending`` (uncommitted segments) and
-  ``vector_checks`` (validation at write).
+* ``store/`` -- the store: immutable versions of (state hash -> vector) per encoder
+  fingerprint and dtype, tags, concurrent writers (``store/__init__.py``); its parts
+  ``files`` (segments, versions), ``spaces``, ``pending`` (uncommitted segments),
+  ``vector_checks`` (validation at write), ``dtypes`` (the three vector dtypes) and
+  ``keys`` (state hashes as matrices, a sorted index over them).
 * ``fingerprint`` -- what identifies an encoder; ``encode`` -- the Hugging Face
   mean-pooling encoder; ``embed`` -- encoding a build's missing states (local),
   ``ray_encode`` -- the same on a Ray cluster.

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from prover_data.embeddings.fingerprint import EncoderSpec
-from prover_data.embeddings.keys import hash_states
 from prover_data.embeddings.store import DEFAULT_FLUSH_ROWS, Store
+from prover_data.embeddings.store.keys import hash_states
 from prover_data.errors import InputError, Problem, tally
 
 

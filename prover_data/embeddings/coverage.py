@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from prover_data.build_files import Build
+from prover_data.build.files import Build
 from prover_data.embeddings.fingerprint import EncoderSpec
-from prover_data.embeddings.keys import key_matrix
 from prover_data.embeddings.manifest_encoder import manifest_encoder
 from prover_data.embeddings.referenced import referenced_states
 from prover_data.embeddings.store import Store
+from prover_data.embeddings.store.keys import key_matrix
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prover_data.atomic import atomic_dir
-from prover_data.build_files import Build
-from prover_data.embeddings.dtypes import DTYPES, storage_dtype, to_float32, to_storage
-from prover_data.embeddings.keys import HashIndex, key_matrix, missing_problem, sort_order
+from prover_data.build.files import Build
 from prover_data.embeddings.store import Store
+from prover_data.embeddings.store.dtypes import DTYPES, storage_dtype, to_float32, to_storage
+from prover_data.embeddings.store.keys import HashIndex, key_matrix, missing_problem, sort_order
 from prover_data.errors import InputError
 from prover_data.identity import bytes_digest
 

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from prover_data.embeddings.keys import hex_of
 from prover_data.embeddings.store import Space, Store
+from prover_data.embeddings.store.keys import hex_of
 from prover_data.errors import InputError
 
 CHUNK_ROWS = 4096

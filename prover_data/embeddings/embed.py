@@ -15,13 +15,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from prover_data.build_files import Build
+from prover_data.build.files import Build
 from prover_data.embeddings.encode import batch_order
 from prover_data.embeddings.fingerprint import model_folder
-from prover_data.embeddings.keys import key_matrix
 from prover_data.embeddings.manifest_encoder import manifest_encoder
 from prover_data.embeddings.states import states_to_encode
 from prover_data.embeddings.store import DEFAULT_FLUSH_ROWS, Store
+from prover_data.embeddings.store.keys import key_matrix
 from prover_data.errors import InputError
 
 

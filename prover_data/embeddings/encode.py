@@ -139,7 +139,7 @@ class HFEncoder:
 
 def batch_order(states: list[str], keys: np.ndarray, prompt: str) -> np.ndarray:
     """Encoding order: longest prompt first, ties by state hash (deterministic)."""
-    from prover_data.embeddings.keys import halves
+    from prover_data.embeddings.store.keys import halves
 
     lengths = np.fromiter((len(format_prompt(s, prompt)) for s in states), np.int64, len(states))
     hi, lo = halves(keys)

@@ -66,7 +66,7 @@ class Pin:
         return bytes_digest(f"{self.space.encoder_id}|{self.space.dtype}|{','.join(ids)}".encode())
 
     def lock_entry(self):
-        from prover_data.lock import InputEntry
+        from prover_data.build.lock import InputEntry
 
         size = sum(seg.nbytes() for seg in self.space.segments)
         return InputEntry("embeddings", self.store_rel, size, self.digest(), rows=len(self.space))
@@ -121,7 +121,7 @@ def neighbours(con, pinned: Pin) -> Neighbours:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from prover_data.embeddings.keys import key_matrix
+    from prover_data.embeddings.store.keys import key_matrix
 
     states = con.sql("SELECT split, role, state_hash FROM embedding_tier_states "
                      "ORDER BY split, role, state_hash").to_arrow_table()
@@ -146,8 +146,8 @@ def _nearest(pinned: Pin, split: str, anchors: np.ndarray, pool: np.ndarray) -> 
     import numpy as np
     import pyarrow as pa
 
-    from prover_data.embeddings.keys import to_arrow
     from prover_data.embeddings.neighbors import hard_negatives
+    from prover_data.embeddings.store.keys import to_arrow
 
     anchors_in = anchors[pinned.space.lookup(anchors) >= 0]
     pool_in = pool[pinned.space.lookup(pool) >= 0]

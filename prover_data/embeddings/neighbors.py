@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from prover_data.embeddings.keys import key_matrix, to_arrow
+from prover_data.embeddings.store.keys import key_matrix, to_arrow
 from prover_data.errors import InputError
 
 CHUNK_ROWS = 8192

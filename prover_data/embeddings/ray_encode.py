@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from prover_data.embeddings.dtypes import to_storage
 from prover_data.embeddings.fingerprint import EncoderSpec
-from prover_data.embeddings.keys import key_matrix, to_arrow
+from prover_data.embeddings.store.dtypes import to_storage
+from prover_data.embeddings.store.keys import key_matrix, to_arrow
 
 
 class EncodeActor:

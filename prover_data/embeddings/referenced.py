@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from prover_data.build_files import Build
-from prover_data.embeddings.keys import HashIndex, first_occurrences, key_matrix
+from prover_data.build.files import Build
+from prover_data.embeddings.store.keys import HashIndex, first_occurrences, key_matrix
 from prover_data.identity import state_hash
 
 EMPTY_STATE = np.frombuffer(state_hash(""), np.uint8)

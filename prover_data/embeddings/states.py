@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from prover_data.build_files import Build
+from prover_data.build.files import Build
 from prover_data.errors import InputError
 from prover_data.schema import STATES
 

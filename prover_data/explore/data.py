@@ -8,7 +8,7 @@ both pairings and the build's samples into tables (``sql/0*.sql``,
 
 The tables live in the main schema of one in-memory database: each request gets its
 own cursor (a connection of that database), so concurrent requests never share one
-connection. The build's own files (named by ``build_files.Build``) are only read: its
+connection. The build's own files (named by ``build.files.Build``) are only read: its
 parquet outputs through ``read_parquet``, its lock through ``Build.lock``, its eval sets
 as theorem lists; nothing under the build directory is written.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from prover_data.build_files import Build
+from prover_data.build.files import Build
 from prover_data.errors import InputError
 from prover_data.manifest import Manifest, load_manifest
 

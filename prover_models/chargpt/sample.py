@@ -8,7 +8,7 @@ without one is kept as it is, and fails the validator as truncated.
 Two checks, from the plan:
 
 * **Structure** -- the share of samples that pass ``validate_certificate`` (the
-  grammar of ``prover_data.certificates``).
+  grammar of ``prover_data.certificates.grammar``).
 * **Memorization** -- a sample is a *near-duplicate* when its body (everything after
   the ``@T`` item) has a character 5-gram Jaccard similarity of at least 0.9 with the
   body of some training certificate. Bodies, not whole texts, because the prompt is
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from prover_data.certificate_corpus import read_corpus
-from prover_data.certificates import theorem_line, validate_certificate
+from prover_data.certificates.corpus import read_corpus
+from prover_data.certificates.grammar import theorem_line, validate_certificate
 from prover_data.errors import InputError
 from prover_data.identity import split_bucket
 from prover_models.chargpt.model import CharGPT, GPTConfig

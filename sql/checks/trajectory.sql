@@ -1,7 +1,7 @@
 -- Structural checks of trajectory parquet files (the search trees): of one file by
 -- prover_data/inputs/trajectories.py, which also checks each value (nulls, labels,
 -- UTF-8, ranges, NaN) with Arrow; of every file of a build at once by
--- prover_data/build_inputs.py, over the table the views read, with the values checked
+-- prover_data/build/inputs.py, over the table the views read, with the values checked
 -- by checks/trajectory_values.sql. What needs joins between rows is here.
 -- A theorem may have several roots in a file under either [sources] repeated_searches
 -- setting (each root starts a search, numbered by search_numbers of macros.sql); under

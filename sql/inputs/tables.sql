@@ -1,7 +1,7 @@
 -- The input tables Python fills before the views read them (prover_data/views.py),
 -- created empty so every view binds on a connection that needs none of them.
 -- base_pairs_input is a table of the (in-memory) database, not of one connection, so a
--- build can fill it from a cursor on another thread (prover_data/build_inputs.py).
+-- build can fill it from a cursor on another thread (prover_data/build/inputs.py).
 --   base_pairs_input        LeanDojo traced tactics (inputs/leandojo.sql loads them)
 --   embedding_neighbors_*   the contrastive sampler's embedding tier (negative_tier.py)
 CREATE OR REPLACE TABLE base_pairs_input (

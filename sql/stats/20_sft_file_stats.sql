@@ -3,7 +3,7 @@
 -- theorems and searches the file holds, the theorems it searched more than once
 -- (several roots: more searches than theorems), and whether it has BurnQED's 14-column
 -- schema (search_values: false for a 12-column file, read with q_value = visits = 0).
-CREATE OR REPLACE VIEW sft_file_stats AS
+CREATE OR REPLACE VIEW sft_file_stats WITH (DEFER_BINDING) AS
 WITH searches AS (
     SELECT file_order, theorem_name, count(DISTINCT search) AS n
     FROM trajectories GROUP BY ALL

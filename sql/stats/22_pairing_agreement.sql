@@ -2,7 +2,7 @@
 -- Counts the usable (state, tactic) pairs of each, and the pairs only one of them has.
 -- A pairing's usable pairs, as a set, are the distinct pairs the empty and sorry filters
 -- let through: dedup (sft_classify) only decides which record keeps each pair.
-CREATE OR REPLACE VIEW pairing_agreement AS
+CREATE OR REPLACE VIEW pairing_agreement WITH (DEFER_BINDING) AS
 WITH pairs AS (
     SELECT parent_state, own_state, tactic,
            getvariable('drop_empty') AND tactic = '' AS empty_tactic,

@@ -11,7 +11,7 @@
 --   sibling / non_sibling / total_negatives  by the manifest's sibling_scope
 --   siblings_file_rule / siblings_theorem_rule  sibling negatives under each rule, so
 --                            the report can say what BurnQED's cross-file rule adds
-CREATE OR REPLACE VIEW contrastive_stats AS
+CREATE OR REPLACE VIEW contrastive_stats WITH (DEFER_BINDING) AS
 WITH splits AS (SELECT * FROM (VALUES ('train'), ('val')) AS v(split)),
 records AS (
     SELECT s.split,

@@ -10,7 +10,7 @@
 --   drawn_false_negatives    negatives of the manifest's table that are false
 --                            negatives (0 under 'exclude')
 --   samples_with_false_negative  samples of that table holding at least one
-CREATE OR REPLACE VIEW false_negative_stats AS
+CREATE OR REPLACE VIEW false_negative_stats WITH (DEFER_BINDING) AS
 WITH splits AS (SELECT * FROM (VALUES ('train'), ('val')) AS v(split)),
 records AS (
     SELECT split, count(*) AS false_negative_records, count(DISTINCT state_hash) AS false_negative_states

@@ -11,7 +11,7 @@
 --   positive_without_proof       records the file calls positive with no completed node
 --                                below them (a proof path listed without its final node;
 --                                generate-negatives chains are all such)
-CREATE OR REPLACE VIEW label_stats AS
+CREATE OR REPLACE VIEW label_stats WITH (DEFER_BINDING) AS
 SELECT f.file_order, f.source,
        count(*) FILTER (WHERE t.is_proof_complete) AS completed_nodes,
        count(*) FILTER (WHERE t.relabelled) AS relabelled_nodes,
@@ -25,7 +25,7 @@ ORDER BY f.file_order;
 
 -- proofs_per_search: how many proofs (completed nodes) each proved search holds, as
 -- (proofs, searches); BurnQED labels only the first of each positive.
-CREATE OR REPLACE VIEW proofs_per_search AS
+CREATE OR REPLACE VIEW proofs_per_search WITH (DEFER_BINDING) AS
 SELECT proofs, count(*) AS searches
 FROM (SELECT file_order, search, theorem_name, count(*) FILTER (WHERE is_proof_complete) AS proofs
       FROM trajectories GROUP BY ALL)
@@ -40,7 +40,7 @@ ORDER BY proofs;
 -- the drawn negatives of contrastive_samples whose state some node proves (provable
 -- anywhere), with the samples holding one: 0 under tree labels with false negatives
 -- excluded, what the file labels put before the energy head otherwise.
-CREATE OR REPLACE VIEW label_agreement AS
+CREATE OR REPLACE VIEW label_agreement WITH (DEFER_BINDING) AS
 WITH candidates AS (
     SELECT CASE WHEN getvariable('pairing') = 'burnqed_compat' THEN own_state ELSE parent_state END AS state,
            tactic, tree_positive, file_positive
