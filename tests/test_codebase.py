@@ -183,8 +183,8 @@ def ancestor_imports(graph: dict[str, set[str]]) -> list[str]:
 
 
 def layer_of(module: str, layers: list[tuple[str, ...]]) -> int:
-    """The layer of the longest prefix of ``module`` that a layer names (a bare package
-    name, such as the root, stands for itself only: its modules are placed by their own)."""
+    """The layer of the longest prefix of ``module`` that a layer names (a name ending in
+    ``!``, such as the root, stands for that module alone: its modules are placed by their own)."""
     best, found = -1, None
     for level, prefixes in enumerate(layers):
         for prefix in prefixes:
