@@ -19,6 +19,28 @@ report_to_option = click.option(
          "(watch them with: tensorboard --logdir runs/).")
 
 
+def lora_run_options(section: str):
+    """The options train-sft and train-dpo share (``--resume``, ``--model``, ``--device``,
+    ``--report-to``, ``--json``), ``--model`` overriding ``[train.SECTION] base_model``."""
+    options = [
+        click.option("--resume", metavar="PATH|auto", default=None,
+                     help="Continue from a checkpoint directory, or 'auto' for the newest in --out."),
+        click.option("--model", type=click.Path(path_type=Path), default=None,
+                     help=f"Local base model directory, overriding [train.{section}] base_model."),
+        click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+                     help="Where to train.  [default: cuda if available, else cpu]"),
+        report_to_option,
+        click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON instead of Markdown."),
+    ]
+
+    def apply(command):
+        for option in reversed(options):  # decorators apply bottom-up: keep --help's order
+            command = option(command)
+        return command
+
+    return apply
+
+
 @click.command("train-sft")
 @click.argument("name")
 @data_root_option
@@ -28,14 +50,7 @@ report_to_option = click.option(
 @click.option("--max-steps", type=click.IntRange(min=1), default=None,
               help="Override [train.sft] max_steps (the cosine schedule's length too): for smoke runs. "
                    "Warmup then takes at most 10% of them.")
-@click.option("--resume", metavar="PATH|auto", default=None,
-              help="Continue from a checkpoint directory, or 'auto' for the newest in --out.")
-@click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Local base model directory, overriding [train.sft] base_model.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
-              help="Where to train.  [default: cuda if available, else cpu]")
-@report_to_option
-@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON instead of Markdown.")
+@lora_run_options("sft")
 def train_sft(name: str, data_root: Path | None, build_dir: Path, out: Path | None, max_steps: int | None,
               resume: str | None, model: Path | None, device: str | None, report_to: str, as_json: bool) -> None:
     """Fine-tune a LoRA adapter on a build's SFT pairs, as the manifest's [train.sft] says.
@@ -117,14 +132,7 @@ def train_sft(name: str, data_root: Path | None, build_dir: Path, out: Path | No
               help="Run directory: checkpoints, adapter, metrics, summary.  [default: runs/NAME/dpo]")
 @click.option("--max-steps", "--steps", "max_steps", type=click.IntRange(min=1), default=None,
               help="Override [train.dpo] max_steps (the schedule's length too); warmup then takes at most 10%.")
-@click.option("--resume", metavar="PATH|auto", default=None,
-              help="Continue from a checkpoint directory, or 'auto' for the newest in --out.")
-@click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Local base model directory, overriding [train.dpo] base_model.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
-              help="Where to train.  [default: cuda if available, else cpu]")
-@report_to_option
-@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON instead of Markdown.")
+@lora_run_options("dpo")
 def train_dpo(name: str, data_root: Path | None, build_dir: Path, from_run: Path | None, out: Path | None,
               max_steps: int | None, resume: str | None, model: Path | None, device: str | None, report_to: str,
               as_json: bool) -> None:
