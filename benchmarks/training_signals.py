@@ -39,14 +39,14 @@ from benchmarks.false_negatives import timed_build  # noqa: E402  (the same cold
 WITHOUT_SIGNALS = (
     ("prover_data/schema.py", '    "preferences_train": PREFERENCES,\n    "preferences_val": PREFERENCES,\n'
                               '    "values_train": VALUES,\n    "values_val": VALUES,\n', ""),
-    ("prover_data/build/stages.py", ',\n                "preference_pairs", "value_targets")', ")"),
+    ("prover_data/build/stages.py", ',\n                "preference_pairs", "value_target_figures")', ")"),
     ("prover_data/build/stats.py", '_rows(con, "preference_stats")', "[]"),
     ("prover_data/build/stats.py", '{str(r["pairs"]): r["states"] for r in _rows(con, "preference_branching")}', "{}"),
     ("prover_data/build/stats.py", '{r["split"]: r for r in _rows(con, "value_stats")}', "{}"),
     ("prover_data/build/stats.py", '_rows(con, "value_distances")', "[]"),
     ("prover_data/evaluation/sets.py", ', "preferences_train",\n                    "preferences_val")', ")"),
-    ("prover_data/evaluation/sets.py", 'names("SELECT DISTINCT theorem_name FROM trajectories "\n'
-                                       '                             "SEMI JOIN value_targets USING (state_hash)")',
+    ("prover_data/evaluation/sets.py", 'names("SELECT DISTINCT theorem_name FROM trajectory_records "\n'
+                                       '                             "SEMI JOIN value_target_figures USING (state_hash)")',
      "frozenset()"),
 )
 

@@ -27,33 +27,40 @@ def write_outputs(con, staged: Build, advance=lambda n: None) -> dict[str, int]:
     """Every output of ``schema.OUTPUTS`` from its ``out_NAME`` view to its file in
     ``staged``; the rows of each (the write stage's part of the lock).
 
-    This thread pulls row groups out of DuckDB, another compresses and writes them
-    (pyarrow lets go of the GIL while it does), so one output's sort overlaps the
-    previous one's encoding; at most ``AHEAD`` groups wait between the two.
+    This thread pulls row groups out of DuckDB; ``ENCODERS`` others compress and write
+    them (pyarrow lets go of the GIL while it does), each file on one of them in turn, so
+    its groups stay in order while one output's sort overlaps the encoding of the
+    previous ones; at most ``AHEAD`` groups per encoder (in all) wait between them.
     """
     rows = {}
-    with ThreadPoolExecutor(max_workers=1) as encoder:
-        pending: deque[Future] = deque()
+    encoders = [ThreadPoolExecutor(max_workers=1) for _ in range(ENCODERS)]
+    pending: deque[Future] = deque()
 
-        def later(fn, *args, **kwargs) -> None:
-            pending.append(encoder.submit(fn, *args, **kwargs))
-            while len(pending) > AHEAD:
-                pending.popleft().result()
+    def later(encoder: ThreadPoolExecutor, fn, *args, **kwargs) -> None:
+        pending.append(encoder.submit(fn, *args, **kwargs))
+        while len(pending) > AHEAD * ENCODERS:
+            pending.popleft().result()
 
-        for name, schema in OUTPUTS.items():
+    try:
+        for i, (name, schema) in enumerate(OUTPUTS.items()):
+            encoder = encoders[i % ENCODERS]
             writer = pq.ParquetWriter(staged.output(name), schema, **PARQUET_OPTIONS)
             rows[name] = 0
             for table in _row_groups(con, f"SELECT * FROM out_{name}", schema):
-                later(writer.write_table, table, row_group_size=ROW_GROUP)
+                later(encoder, writer.write_table, table, row_group_size=ROW_GROUP)
                 rows[name] += table.num_rows
                 advance(table.num_rows)
-            later(writer.close)
+            later(encoder, writer.close)
         while pending:
             pending.popleft().result()
+    finally:
+        for encoder in encoders:
+            encoder.shutdown()
     return rows
 
 
-AHEAD = 2  # row groups pulled out of DuckDB and not yet written: bounded memory
+ENCODERS = 2  # files compressed at once: one encoder alone held up the pulls behind it
+AHEAD = 2  # row groups per encoder, pulled out of DuckDB and not yet written: bounded memory
 
 
 def _row_groups(con, query: str, schema: pa.Schema) -> Iterator[pa.Table]:

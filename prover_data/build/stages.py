@@ -51,7 +51,7 @@ from prover_data.schema import OUTPUTS
 # the spill directory past MEMORY_LIMIT: a 10M-record build (scale 16) fits in a few GiB.
 MATERIALIZED = ("trajectory_links", "trajectory_distances", "theorem_split", "sft_candidates", "sft_status", "contrastive_negative_records",
                 "contrastive_negative_order", "contrastive_samples", "states", "base_pairs_classified", "sft_pairs",
-                "preference_pairs", "value_targets")
+                "preference_pairs", "value_target_figures")
 MEMORY_LIMIT_MB = int(os.environ.get("PROVER_DATA_MEMORY_LIMIT_MB", "1536"))
 WRITE_MEMORY_LIMIT_MB = MEMORY_LIMIT_MB * 2 // 3
 THREADS = int(os.environ.get("PROVER_DATA_THREADS", "0")) or min(os.cpu_count() or 1, 8)
@@ -179,8 +179,9 @@ def _statistics(run: _Run, advance) -> None:
 
     run.views = collect_stats(run.con, run.manifest, run.inputs.sizes)
     run.tier_stats = run.tier.stats()
+    training = training_theorems(run.con)  # on both cores, before the plots take one
     run.plots = run.beside.submit(plots, view_statistics(run.manifest, run.views, run.tier_stats), run.staged.plots)
-    sets = BuildEvalSets(run.manifest, training_theorems(run.con), run.inputs.theorem_index, run.inputs.held_out)
+    sets = BuildEvalSets(run.manifest, training, run.inputs.theorem_index, run.inputs.held_out)
     run.eval_sets = run.beside.submit(sets.sample)
 
 

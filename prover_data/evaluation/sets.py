@@ -93,8 +93,8 @@ def training_theorems(con, build: Build | None = None) -> dict[str, frozenset[st
     out = {
         TRAJECTORIES: names("SELECT DISTINCT theorem_name FROM trajectories"),
         BASE_PAIRS: names("SELECT DISTINCT theorem_name FROM base_pairs"),
-        VALUE_TARGETS: names("SELECT DISTINCT theorem_name FROM trajectories "
-                             "SEMI JOIN value_targets USING (state_hash)"),
+        VALUE_TARGETS: names("SELECT DISTINCT theorem_name FROM trajectory_records "
+                             "SEMI JOIN value_target_figures USING (state_hash)"),
     }
     if build is not None:
         out.update(output_theorems(build))

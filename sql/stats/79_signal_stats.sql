@@ -20,13 +20,13 @@ ORDER BY pairs;
 -- splits (reached by theorems of both: one state, two splits' targets).
 CREATE OR REPLACE VIEW value_stats WITH (DEFER_BINDING) AS
 WITH both_splits AS (
-    SELECT state_hash FROM value_targets GROUP BY ALL HAVING count(DISTINCT split) > 1
+    SELECT state_hash FROM value_target_figures GROUP BY ALL HAVING count(DISTINCT split) > 1
 )
 SELECT v.split, count(*) AS states, count(*) FILTER (WHERE v.provable) AS provable,
        count(*) FILTER (WHERE v.distance IS NOT NULL) AS with_distance,
        count(b.state_hash) AS in_both_splits,
        sum(v.nodes)::BIGINT AS nodes, count(*) FILTER (WHERE v.visits > 0) AS with_visits
-FROM value_targets AS v
+FROM value_target_figures AS v
 LEFT JOIN both_splits AS b USING (state_hash)
 GROUP BY ALL
 ORDER BY v.split;
@@ -34,7 +34,7 @@ ORDER BY v.split;
 -- value_distances: the distance histogram, (split, distance, states).
 CREATE OR REPLACE VIEW value_distances WITH (DEFER_BINDING) AS
 SELECT split, distance, count(*) AS states
-FROM value_targets
+FROM value_target_figures
 WHERE distance IS NOT NULL
 GROUP BY ALL
 ORDER BY split, distance;
