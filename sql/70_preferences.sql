@@ -51,7 +51,7 @@ WITH chosen_ok AS (
 ), expanded AS (
     SELECT DISTINCT file_order, parent_row AS file_row FROM trajectory_links WHERE parent_row IS NOT NULL
 ), rejected AS MATERIALIZED (  -- the children of those nodes only: stripped after this
-    SELECT a.*, e.file_row IS NOT NULL AS expanded
+    SELECT a.file_order, a.file_row, a.at_row, a.tactic_applied, e.file_row IS NOT NULL AS expanded
     FROM tree_actions AS a
     SEMI JOIN at_nodes AS n ON n.file_order = a.file_order AND n.at_row = a.at_row
     ANTI JOIN positive_states AS p ON p.state_hash = a.state_hash
